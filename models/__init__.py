@@ -1,0 +1,1 @@
+"""Build, export and register models; the model commitment."""

@@ -1,0 +1,42 @@
+"""The model card: the JSON written next to each ONNX file, and its typed form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Mode = Literal["zk", "optimistic"]
+
+
+class TensorSpec(BaseModel):
+    """Name, shape and dtype of one model input or output."""
+
+    name: str
+    shape: list[int]
+    dtype: str = "float32"
+    description: str = ""
+
+
+class ModelCard(BaseModel):
+    """What a built model is, how well it does, and the commitment that names it."""
+
+    name: str
+    mode: Mode
+    description: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    commitment: str = Field(description="keccak256 of the canonical ONNX bytes")
+    onnx_file: str
+    metrics: dict[str, float] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCard:
+        return cls.model_validate_json(path.read_text())

@@ -1,0 +1,125 @@
+"""The two digits models: a small MLP and a small CNN trained on scikit-learn's bundled digits.
+
+Usage::
+
+    from models.digits import build_digits
+    card = build_digits("digits-mlp", Path(".verinfer/models/digits-mlp"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from numpy.typing import NDArray
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from models.card import ModelCard, TensorSpec
+from models.commitment import model_commitment
+from models.errors import ExportError
+
+SEED = 20261123
+EPOCHS = 300
+ONNX_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class DigitsData:
+    """Digits images scaled to [0, 1] (8x8 → 64 floats), split once with a fixed seed."""
+
+    x_train: NDArray[np.float32]
+    y_train: NDArray[np.int64]
+    x_test: NDArray[np.float32]
+    y_test: NDArray[np.int64]
+
+
+def load_digits_split() -> DigitsData:
+    """The fixed train/test split every digits model and test uses."""
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
+    return DigitsData(x_tr, y_tr, x_te, y_te)
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+
+def _cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 4, kernel_size=3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)
+    )
+
+
+ARCHS = {"digits-mlp": (_mlp, [1, 64]), "digits-cnn": (_cnn, [1, 1, 8, 8])}
+
+
+def _train(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(EPOCHS):
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+
+
+def _shaped(x: NDArray[np.float32], shape: list[int]) -> NDArray[np.float32]:
+    return x.reshape([-1, *shape[1:]])
+
+
+def _export(net: nn.Module, shape: list[int], path: Path) -> None:
+    dummy = torch.zeros(shape, dtype=torch.float32)
+    torch.onnx.export(
+        net, (dummy,), str(path), input_names=["input"], output_names=["logits"],
+        opset_version=17, dynamo=False,
+    )
+
+
+def _onnx_logits(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rows = [sess.run(None, {"input": x[i : i + 1]})[0] for i in range(len(x))]
+    return np.concatenate(rows).astype(np.float32)
+
+
+def build_digits(name: str, out_dir: Path) -> ModelCard:
+    """Train, export and check one digits model; write model.onnx and card.json to out_dir."""
+    make, shape = ARCHS[name]
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    data = load_digits_split()
+    net = make()
+    _train(net, torch.from_numpy(_shaped(data.x_train, shape)), torch.from_numpy(data.y_train))
+    net.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / "model.onnx"
+    _export(net, shape, onnx_path)
+    x_test = _shaped(data.x_test, shape)
+    with torch.no_grad():
+        torch_logits = net(torch.from_numpy(x_test)).numpy()
+    onnx_logits = _onnx_logits(onnx_path, x_test)
+    diff = float(np.max(np.abs(torch_logits - onnx_logits)))
+    if diff > ONNX_TOLERANCE:
+        raise ExportError(f"{name}: ONNX differs from PyTorch by {diff:.2e}; re-export the model")
+    accuracy = float(np.mean(np.argmax(onnx_logits, axis=1) == data.y_test))
+    card = ModelCard(
+        name=name,
+        mode="zk",
+        description=f"{name}: scikit-learn digits (8x8 grey images, 0..1) → 10 class logits",
+        inputs=[TensorSpec(name="input", shape=shape, description="pixel intensities in [0, 1]")],
+        outputs=[TensorSpec(name="logits", shape=[1, 10])],
+        commitment=model_commitment(onnx_path),
+        onnx_file="model.onnx",
+        metrics={"test_accuracy": accuracy, "onnx_vs_torch_max_abs_diff": diff,
+                 "n_test": float(len(data.y_test))},
+        labels=[str(i) for i in range(10)],
+        extra={"seed": SEED, "epochs": EPOCHS, "dataset": "sklearn.datasets.load_digits"},
+    )
+    card.save(out_dir / "card.json")
+    return card

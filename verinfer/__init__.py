@@ -1,0 +1,1 @@
+"""verinfer core: the settings and the root of the error hierarchy, shared by every package."""
