@@ -1,0 +1,58 @@
+"""Compile the core contracts and (re)write the committed artifacts in `contracts/artifacts/`.
+
+Usage::
+
+    python -m contracts.build            # rewrite artifacts
+    from contracts.build import load_artifact
+    escrow = load_artifact("InferenceEscrow")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.compiler import Artifact, compile_files
+from contracts.errors import ArtifactError
+
+PKG_DIR = Path(__file__).resolve().parent
+ARTIFACTS_DIR = PKG_DIR / "artifacts"
+SOURCES: dict[str, Path] = {
+    "ModelRegistry": PKG_DIR / "src" / "ModelRegistry.sol",
+    "InferenceEscrow": PKG_DIR / "src" / "InferenceEscrow.sol",
+    "MockVerifier": PKG_DIR / "test" / "MockVerifier.sol",
+}
+
+
+def artifact_path(name: str) -> Path:
+    """Where the committed artifact of contract `name` lives."""
+    return ARTIFACTS_DIR / f"{name}.json"
+
+
+def load_artifact(name: str) -> Artifact:
+    """Load a committed artifact by contract name. Usage: ``load_artifact("ModelRegistry")``."""
+    if name not in SOURCES:
+        raise ArtifactError(f"unknown contract {name!r}; known: {sorted(SOURCES)}")
+    return Artifact.load(artifact_path(name))
+
+
+def compile_all() -> dict[str, Artifact]:
+    """Compile every source in `SOURCES` afresh (one solc run)."""
+    return compile_files(list(SOURCES.values()))
+
+
+def build_all() -> list[Path]:
+    """Compile every source and write its artifact; returns the written paths."""
+    written = []
+    for name, art in compile_all().items():
+        art.save(artifact_path(name))
+        written.append(artifact_path(name))
+    return written
+
+
+def main() -> None:
+    for path in build_all():
+        print(f"wrote {path.relative_to(PKG_DIR.parent)}")
+
+
+if __name__ == "__main__":
+    main()

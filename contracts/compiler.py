@@ -1,0 +1,169 @@
+"""Compile Solidity with the pinned solc-js (standard-JSON, fixed settings) into `Artifact`s.
+
+Usage::
+
+    from contracts.compiler import compile_file
+    art = compile_file(Path("verifier.sol"), contract_name="Halo2Verifier")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from contracts.errors import ArtifactError, CompileError, ToolMissingError
+from verinfer.settings import get_settings
+
+SCRIPT = Path(__file__).with_name("solc_compile.cjs")
+EXPECTED_SOLC = "0.8.30"
+# runs=1: EZKL's assembly verifier hits "Stack too deep" without the optimizer and runs=1 keeps
+# the per-model verifier under the 24,576-byte runtime size limit.
+SETTINGS: dict[str, Any] = {
+    "optimizer": {"enabled": True, "runs": 1},
+    "evmVersion": "cancun",
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+}
+COMPILE_TIMEOUT_S = 300
+
+
+class Artifact(BaseModel):
+    """One compiled contract; what `contracts/artifacts/<Name>.json` holds."""
+
+    contract_name: str
+    source_name: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_bytecode: str
+    compiler_version: str
+    settings: dict[str, Any]
+    source_sha256: str
+
+    def save(self, path: Path) -> None:
+        """Write as pretty JSON. Usage: ``art.save(Path("X.json"))``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Artifact:
+        """Read one artifact file. Usage: ``Artifact.load(Path("X.json"))``."""
+        try:
+            return cls.model_validate_json(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(
+                f"cannot read artifact {path}: {exc}; run `python -m contracts.build`"
+            ) from exc
+
+
+def _run_node(args: list[str], stdin: str | None = None) -> str:
+    s = get_settings()
+    cmd = [s.node_bin, str(SCRIPT), str(s.solcjs_dir), *args]
+    try:
+        proc = subprocess.run(
+            cmd, input=stdin, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolMissingError(f"cannot run solc-js via {s.node_bin!r}: {exc}; run `make setup`")
+    if proc.returncode != 0:
+        raise ToolMissingError(
+            f"solc-js failed (is it installed in {s.solcjs_dir}? run `make setup`): "
+            f"{proc.stderr.strip()[-2000:]}"
+        )
+    return proc.stdout
+
+
+def solc_version() -> str:
+    """The solc-js version string, e.g. ``0.8.30+commit.73712a01.Emscripten.clang``."""
+    return _run_node(["--version"]).strip()
+
+
+def source_sha256(text: str) -> str:
+    """Hex sha256 of a source's UTF-8 text (what artifacts record to detect drift)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _standard_json(sources: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "language": "Solidity",
+            "sources": {name: {"content": text} for name, text in sources.items()},
+            "settings": SETTINGS,
+        }
+    )
+
+
+def _check_errors(output: dict[str, Any]) -> None:
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        msgs = "\n".join(e.get("formattedMessage") or e.get("message", "") for e in errors)
+        raise CompileError(f"solc could not compile:\n{msgs}")
+
+
+def _solc(sources: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    raw = _run_node([], stdin=_standard_json(sources))
+    try:
+        wrapped: dict[str, Any] = json.loads(raw)
+        version, output = str(wrapped["version"]), dict(wrapped["output"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CompileError(f"solc-js returned unexpected output: {raw[:500]!r}") from exc
+    _check_errors(output)
+    return version, output
+
+
+def _artifact(
+    output: dict[str, Any], version: str, source_name: str, text: str, contract_name: str
+) -> Artifact:
+    contract = output.get("contracts", {}).get(source_name, {}).get(contract_name)
+    if contract is None:
+        found = sorted(output.get("contracts", {}).get(source_name, {}))
+        raise CompileError(f"no contract {contract_name!r} in {source_name}; found {found}")
+    return Artifact(
+        contract_name=contract_name,
+        source_name=source_name,
+        abi=contract["abi"],
+        bytecode="0x" + contract["evm"]["bytecode"]["object"],
+        deployed_bytecode="0x" + contract["evm"]["deployedBytecode"]["object"],
+        compiler_version=version,
+        settings=SETTINGS,
+        source_sha256=source_sha256(text),
+    )
+
+
+def compile_source(text: str, source_name: str, contract_name: str) -> Artifact:
+    """Compile one self-contained source text and return `contract_name`'s artifact.
+
+    Usage: ``compile_source(Path("A.sol").read_text(), "A.sol", "A")``
+    """
+    version, output = _solc({source_name: text})
+    return _artifact(output, version, source_name, text, contract_name)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise CompileError(f"cannot read Solidity source {path}: {exc}") from exc
+
+
+def compile_file(path: Path, contract_name: str | None = None) -> Artifact:
+    """Compile a self-contained .sol file (default contract: the file's stem).
+
+    Usage: ``compile_file(Path("Verifier.sol"), contract_name="Halo2Verifier")``
+    """
+    return compile_source(_read(path), path.name, contract_name or path.stem)
+
+
+def compile_files(paths: list[Path]) -> dict[str, Artifact]:
+    """Compile self-contained files in one solc run; each file's contract is named as its stem.
+
+    Usage: ``arts = compile_files([Path("src/ModelRegistry.sol")]); arts["ModelRegistry"]``
+    """
+    texts = {p.name: _read(p) for p in paths}
+    version, output = _solc(texts)
+    return {
+        p.stem: _artifact(output, version, p.name, texts[p.name], p.stem) for p in paths
+    }
