@@ -9,8 +9,11 @@ import typer
 from models.cli import app as models_app
 from verinfer.errors import VerinferError
 
-app = typer.Typer(help="verinfer: verifiable inference (zk proofs and optimistic claims).",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="verinfer: verifiable inference (zk proofs and optimistic claims).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(models_app, name="models")
 
 

@@ -1,10 +1,10 @@
 """Errors of the gateway and CLI.
 
-    VerinferError
-    └── ApiError
-        ├── BadRequestError   (input of the wrong shape, dtype or value: HTTP 400/422)
-        ├── NotFoundError     (unknown model, proof or job: HTTP 404)
-        └── StoreError        (the job store could not persist or read)
+VerinferError
+└── ApiError
+    ├── BadRequestError   (input of the wrong shape, dtype or value: HTTP 400/422)
+    ├── NotFoundError     (unknown model, proof or job: HTTP 404)
+    └── StoreError        (the job store could not persist or read)
 """
 
 from __future__ import annotations

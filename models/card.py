@@ -18,6 +18,8 @@ class TensorSpec(BaseModel):
     shape: list[int]
     dtype: str = "float32"
     description: str = ""
+    min: float | None = Field(default=None, description="smallest accepted value, if bounded")
+    max: float | None = Field(default=None, description="largest accepted value, if bounded")
 
 
 class ModelCard(BaseModel):

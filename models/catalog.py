@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.card import ModelCard, Mode
+from models.card import Mode, ModelCard
 from models.errors import UnknownModelError
 
 Builder = Callable[[str, Path], ModelCard]
@@ -21,13 +21,15 @@ def _digits(name: str, out: Path) -> ModelCard:
 def _minilm(name: str, out: Path) -> ModelCard:
     from models.minilm import build_minilm
 
-    return build_minilm(name, out)
+    card: ModelCard = build_minilm(name, out)
+    return card
 
 
 def _gpt2(name: str, out: Path) -> ModelCard:
     from models.gpt2 import build_gpt2_synthetic
 
-    return build_gpt2_synthetic(name, out)
+    card: ModelCard = build_gpt2_synthetic(name, out)
+    return card
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,15 @@ CATALOG: dict[str, ModelSpec] = {
     for s in [
         ModelSpec("digits-mlp", "zk", "MLP 64→32→ReLU→10 on sklearn digits", _digits),
         ModelSpec("digits-cnn", "zk", "CNN 1x8x8→conv3x3(4)→ReLU→linear→10 on digits", _digits),
-        ModelSpec("minilm-l6", "optimistic", "all-MiniLM-L6-v2 sentence embedding, seq 128", _minilm),
         ModelSpec(
-            "gpt2-synth", "optimistic", "GPT-2-small-shaped decoder, random weights (scale tests)",
-            _gpt2, default=False,
+            "minilm-l6", "optimistic", "all-MiniLM-L6-v2 sentence embedding, seq 128", _minilm
+        ),
+        ModelSpec(
+            "gpt2-synth",
+            "optimistic",
+            "GPT-2-small-shaped decoder, random weights (scale tests)",
+            _gpt2,
+            default=False,
         ),
     ]
 }

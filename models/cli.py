@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -16,21 +17,35 @@ console = Console()
 
 
 @app.command("list")
-def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """List every model in the catalogue, with its commitment when built."""
     reg = Registry.default()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in CATALOG.values():
         card = reg.card(s.name) if reg.is_built(s.name) else None
-        rows.append({"name": s.name, "mode": s.mode, "built": card is not None,
-                     "commitment": card.commitment if card else None, "summary": s.summary})
+        rows.append(
+            {
+                "name": s.name,
+                "mode": s.mode,
+                "built": card is not None,
+                "commitment": card.commitment if card else None,
+                "summary": s.summary,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table("name", "mode", "built", "commitment", "summary")
     for r in rows:
-        table.add_row(r["name"], r["mode"], "yes" if r["built"] else "no",
-                      (r["commitment"] or "-")[:18], r["summary"])
+        table.add_row(
+            r["name"],
+            r["mode"],
+            "yes" if r["built"] else "no",
+            (r["commitment"] or "-")[:18],
+            r["summary"],
+        )
     console.print(table)
 
 

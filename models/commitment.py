@@ -25,7 +25,8 @@ def canonical_onnx_bytes(path: Path) -> bytes:
     model.graph.doc_string = ""
     for node in model.graph.node:
         node.doc_string = ""
-    return model.SerializeToString(deterministic=True)
+    data: bytes = model.SerializeToString(deterministic=True)
+    return data
 
 
 def model_commitment(path: Path) -> str:

@@ -77,8 +77,13 @@ def _shaped(x: NDArray[np.float32], shape: list[int]) -> NDArray[np.float32]:
 def _export(net: nn.Module, shape: list[int], path: Path) -> None:
     dummy = torch.zeros(shape, dtype=torch.float32)
     torch.onnx.export(
-        net, (dummy,), str(path), input_names=["input"], output_names=["logits"],
-        opset_version=17, dynamo=False,
+        net,
+        (dummy,),
+        str(path),
+        input_names=["input"],
+        output_names=["logits"],
+        opset_version=17,
+        dynamo=False,
     )
 
 
@@ -112,12 +117,23 @@ def build_digits(name: str, out_dir: Path) -> ModelCard:
         name=name,
         mode="zk",
         description=f"{name}: scikit-learn digits (8x8 grey images, 0..1) → 10 class logits",
-        inputs=[TensorSpec(name="input", shape=shape, description="pixel intensities in [0, 1]")],
+        inputs=[
+            TensorSpec(
+                name="input",
+                shape=shape,
+                min=0.0,
+                max=1.0,
+                description="pixel intensities in [0, 1]",
+            )
+        ],
         outputs=[TensorSpec(name="logits", shape=[1, 10])],
         commitment=model_commitment(onnx_path),
         onnx_file="model.onnx",
-        metrics={"test_accuracy": accuracy, "onnx_vs_torch_max_abs_diff": diff,
-                 "n_test": float(len(data.y_test))},
+        metrics={
+            "test_accuracy": accuracy,
+            "onnx_vs_torch_max_abs_diff": diff,
+            "n_test": float(len(data.y_test)),
+        },
         labels=[str(i) for i in range(10)],
         extra={"seed": SEED, "epochs": EPOCHS, "dataset": "sklearn.datasets.load_digits"},
     )

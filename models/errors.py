@@ -1,10 +1,10 @@
 """Errors of the models package.
 
-    VerinferError
-    └── ModelError
-        ├── UnknownModelError     (a name that is not in the registry)
-        ├── ModelNotBuiltError    (registered but its files are missing: run `verinfer models build`)
-        └── ExportError           (PyTorch → ONNX export or the accuracy check failed)
+VerinferError
+└── ModelError
+    ├── UnknownModelError     (a name that is not in the registry)
+    ├── ModelNotBuiltError    (registered, files missing: run `verinfer models build`)
+    └── ExportError           (PyTorch → ONNX export or the accuracy check failed)
 """
 
 from __future__ import annotations

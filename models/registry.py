@@ -61,7 +61,9 @@ class Registry:
         return [self.card(n) for n in CATALOG if self.is_built(n)]
 
     def _write_manifest(self) -> None:
-        entries = {c.name: {"commitment": c.commitment, "mode": c.mode,
-                            "onnx": f"{c.name}/{c.onnx_file}"} for c in self.built()}
+        entries = {
+            c.name: {"commitment": c.commitment, "mode": c.mode, "onnx": f"{c.name}/{c.onnx_file}"}
+            for c in self.built()
+        }
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / MANIFEST).write_text(json.dumps(entries, indent=2) + "\n")

@@ -1,0 +1,44 @@
+"""verinfer's dApp library: check that a gateway's answer is what the registered model computes.
+
+Example::
+
+    from verifier import Client, TrustedModel, check_response
+    with Client("http://127.0.0.1:8000") as c:
+        resp = c.infer("digits-mlp", pixels, shape=[1, 64])
+        proof = c.proof("digits-mlp", resp["parameters"]["proof_id"])
+    checked = check_response(pixels, resp, proof, trusted_model)
+"""
+
+from __future__ import annotations
+
+from verifier.client import Client
+from verifier.errors import (
+    CommitmentMismatch,
+    GatewayError,
+    InputMismatch,
+    OutputMismatch,
+    ProofInvalid,
+    VerificationError,
+)
+from verifier.field import dequantize, input_commitment, quantize
+from verifier.proof import calldata, verify_on_chain, verify_proof
+from verifier.response import CheckedResponse, TrustedModel, check_response
+
+__all__ = [
+    "CheckedResponse",
+    "Client",
+    "CommitmentMismatch",
+    "GatewayError",
+    "InputMismatch",
+    "OutputMismatch",
+    "ProofInvalid",
+    "TrustedModel",
+    "VerificationError",
+    "calldata",
+    "check_response",
+    "dequantize",
+    "input_commitment",
+    "quantize",
+    "verify_on_chain",
+    "verify_proof",
+]

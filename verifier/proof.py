@@ -1,0 +1,61 @@
+"""Check a proof document off-chain (EZKL, trusted vk) or on-chain (the deployed verifier)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import ProofInvalid
+from verifier.field import parse_instances
+
+
+def verify_proof(proof: dict[str, Any], *, vk_path: Path, settings_path: Path,
+                 srs_path: Path) -> bool:
+    """True when ``proof`` verifies with the trusted vk; raises ProofInvalid otherwise.
+
+    Example::
+
+        verify_proof(doc, vk_path=Path("vk.key"), settings_path=Path("settings.json"),
+                     srs_path=Path("kzg10.srs"))
+    """
+    import ezkl
+
+    ezkl_proof = proof.get("ezkl_proof")
+    if not isinstance(ezkl_proof, dict):
+        raise ProofInvalid("proof document has no 'ezkl_proof' object; fetch the full proof "
+                           "from GET /v2/models/{name}/proofs/{id}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "proof.json"
+        path.write_text(json.dumps(ezkl_proof))
+        try:
+            ok = ezkl.verify(proof_path=str(path), settings_path=str(settings_path),
+                             vk_path=str(vk_path), srs_path=str(srs_path))
+        except RuntimeError as exc:  # EZKL raises on a bad proof instead of returning False
+            raise ProofInvalid(f"proof rejected by EZKL with the trusted vk: {exc}") from exc
+    if ok is not True:
+        raise ProofInvalid("proof rejected by EZKL with the trusted vk")
+    return True
+
+
+def calldata(proof: dict[str, Any]) -> tuple[bytes, list[int]]:
+    """(proof bytes, instances) exactly as ``verifyProof(bytes, uint256[])`` takes them."""
+    return bytes.fromhex(str(proof["proof_hex"]).removeprefix("0x")), parse_instances(
+        proof["instances"]
+    )
+
+
+def verify_on_chain(proof: dict[str, Any], *, rpc_url: str, verifier_address: str) -> bool:
+    """True when the deployed verifier contract accepts ``proof`` (eth_call, no gas spent).
+
+    Example::
+
+        verify_on_chain(doc, rpc_url="http://127.0.0.1:8545", verifier_address="0x…")
+    """
+    from contracts.bindings import connect, verify_proof_call
+
+    proof_bytes, instances = calldata(proof)
+    if not verify_proof_call(connect(rpc_url), verifier_address, proof_bytes, instances):
+        raise ProofInvalid(f"verifier contract {verifier_address} rejected the proof")
+    return True
