@@ -67,7 +67,9 @@ def _run_node(args: list[str], stdin: str | None = None) -> str:
             cmd, input=stdin, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolMissingError(f"cannot run solc-js via {s.node_bin!r}: {exc}; run `make setup`")
+        raise ToolMissingError(
+            f"cannot run solc-js via {s.node_bin!r}: {exc}; run `make setup`"
+        ) from exc
     if proc.returncode != 0:
         raise ToolMissingError(
             f"solc-js failed (is it installed in {s.solcjs_dir}? run `make setup`): "
@@ -164,6 +166,4 @@ def compile_files(paths: list[Path]) -> dict[str, Artifact]:
     """
     texts = {p.name: _read(p) for p in paths}
     version, output = _solc(texts)
-    return {
-        p.stem: _artifact(output, version, p.name, texts[p.name], p.stem) for p in paths
-    }
+    return {p.stem: _artifact(output, version, p.name, texts[p.name], p.stem) for p in paths}

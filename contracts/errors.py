@@ -59,7 +59,7 @@ class ContractRevert(ChainError):
 
     def __init__(self, name: str, args: tuple[Any, ...] = (), data: bytes = b"") -> None:
         self.name = name
-        self.args_decoded = args
+        self.error_args = args
         self.data = data
         shown = f"{name}({', '.join(map(str, args))})" if name else "empty revert data"
         super().__init__(f"contract reverted: {shown}")

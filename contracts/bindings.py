@@ -1,0 +1,215 @@
+"""web3 plumbing: connect, send transactions, deploy, decode reverts, call a verifier.
+
+Usage::
+
+    w3 = connect("http://127.0.0.1:8545")
+    signer = Signer.from_private_key(key)
+    dep = deploy_core(w3, signer, fulfil_timeout=3600)
+    escrow = EscrowClient(w3, dep.escrow, signer)
+
+Every web3 exception is wrapped: a revert becomes `ContractRevert` (custom error name + args),
+anything else `RpcError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+
+from contracts.build import load_artifact
+from contracts.compiler import Artifact
+from contracts.errors import ArtifactError, ContractRevert, RpcError
+from contracts.reverts import ErrorTable, decode_revert, error_table, revert_data
+from contracts.signer import Signer
+
+T = TypeVar("T")
+RECEIPT_TIMEOUT_S = 120
+VERIFY_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "verifyProof",
+        "stateMutability": "nonpayable",
+        "inputs": [
+            {"name": "proof", "type": "bytes"},
+            {"name": "instances", "type": "uint256[]"},
+        ],
+        "outputs": [{"name": "", "type": "bool"}],
+    }
+]
+
+
+def connect(rpc_url: str, timeout_s: float = 60.0) -> Web3:
+    """A connected Web3 for `rpc_url`; RpcError when nothing answers there.
+
+    Usage: ``w3 = connect(settings.rpc_url)``
+    """
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - probes the endpoint
+    except Exception as exc:
+        raise RpcError(
+            f"no Ethereum JSON-RPC node answers at {rpc_url} ({type(exc).__name__}); start one "
+            "with `verinfer chain up` or set ETH_RPC_URL / --rpc-url"
+        ) from None
+    return w3
+
+
+def core_error_table(*extra_abis: list[dict[str, Any]]) -> ErrorTable:
+    """Errors of the core contracts (+ extra ABIs), for decoding nested reverts too."""
+    abis = [load_artifact(n).abi for n in ("ModelRegistry", "InferenceEscrow", "MockVerifier")]
+    return error_table(*abis, *extra_abis)
+
+
+@contextmanager
+def wrapped(table: ErrorTable, what: str) -> Iterator[None]:
+    """Translate web3 exceptions raised inside into ContractRevert / RpcError."""
+    try:
+        yield
+    except ContractLogicError as exc:
+        raise decode_revert(revert_data(exc.data), table) from None
+    except (Web3Exception, OSError, TimeExhausted) as exc:
+        raise RpcError(f"{what} failed: {exc}; is the node at the RPC URL up?") from None
+    except Exception as exc:  # requests' errors and other transport failures
+        if isinstance(exc, ContractRevert | RpcError):
+            raise
+        raise RpcError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+
+
+def call(fn: Callable[[], T], table: ErrorTable, what: str) -> T:
+    """Run one read (eth_call) with exceptions wrapped."""
+    with wrapped(table, what):
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover - keeps mypy's flow analysis happy
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """What a mined transaction left behind."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    logs: list[Any]
+
+
+def send(
+    w3: Web3, signer: Signer, fn: ContractFunction, table: ErrorTable, value: int = 0
+) -> TxResult:
+    """Estimate (surfacing reverts with their custom error), sign, send and wait for `fn`."""
+    what = f"transaction {fn.fn_name}"
+    with wrapped(table, what):
+        tx = fn.build_transaction(_base_tx(w3, signer, value))  # type: ignore[arg-type]
+        return _send_raw(w3, signer, dict(tx), table)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _base_tx(w3: Web3, signer: Signer, value: int) -> dict[str, Any]:
+    nonce = w3.eth.get_transaction_count(signer.address, "pending")  # type: ignore[arg-type]
+    return {"from": signer.address, "value": value, "nonce": nonce, "chainId": w3.eth.chain_id}
+
+
+def _send_raw(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -> TxResult:
+    tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
+    rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    if rcpt["status"] != 1:
+        _raise_replayed(w3, tx, rcpt["blockNumber"], table)
+    return TxResult("0x" + bytes(tx_hash).hex(), rcpt["blockNumber"], rcpt["gasUsed"], rcpt["logs"])
+
+
+def _raise_replayed(w3: Web3, tx: dict[str, Any], block: int, table: ErrorTable) -> None:
+    # The estimate passed but the mined tx reverted (state moved in between): replay it as a
+    # call on the parent block to recover the revert data.
+    replay = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+    w3.eth.call(replay, block - 1)  # type: ignore[arg-type]
+    raise RpcError(f"transaction to {tx.get('to')} reverted when mined but not when replayed")
+
+
+def deploy(w3: Web3, signer: Signer, artifact: Artifact, *args: Any) -> str:
+    """Deploy a compiled artifact with constructor `args`; returns the checksum address.
+
+    Usage: ``registry = deploy(w3, signer, load_artifact("ModelRegistry"))``
+    """
+    table = error_table(artifact.abi)
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    with wrapped(table, f"deploying {artifact.contract_name}"):
+        tx = factory.constructor(*args).build_transaction(_base_tx(w3, signer, 0))
+        tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
+        rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    if rcpt["status"] != 1 or not rcpt["contractAddress"]:
+        raise RpcError(f"deploying {artifact.contract_name} failed (tx {tx_hash.hex()})")
+    return str(rcpt["contractAddress"])
+
+
+class Deployment(BaseModel):
+    """Addresses of a deployed registry + escrow pair; saved as JSON for other tools."""
+
+    chain_id: int
+    registry: str
+    escrow: str
+    fulfil_timeout: int
+    deployer: str
+
+    def save(self, path: Path) -> None:
+        """Write as JSON. Usage: ``dep.save(data_dir / "deployment.json")``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        """Read a saved deployment. Usage: ``Deployment.load(path)``."""
+        try:
+            return cls.model_validate_json(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(
+                f"cannot read deployment {path}: {exc}; deploy with `verinfer chain deploy`"
+            ) from exc
+
+
+def deploy_core(w3: Web3, signer: Signer, fulfil_timeout: int = 3600) -> Deployment:
+    """Deploy ModelRegistry then InferenceEscrow(registry, fulfil_timeout).
+
+    Usage: ``dep = deploy_core(w3, signer, fulfil_timeout=600)``
+    """
+    registry = deploy(w3, signer, load_artifact("ModelRegistry"))
+    escrow = deploy(w3, signer, load_artifact("InferenceEscrow"), registry, fulfil_timeout)
+    return Deployment(
+        chain_id=w3.eth.chain_id,
+        registry=registry,
+        escrow=escrow,
+        fulfil_timeout=fulfil_timeout,
+        deployer=signer.address,
+    )
+
+
+def _verifier(w3: Web3, address: str) -> Contract:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=VERIFY_ABI)
+
+
+def verify_proof_call(w3: Web3, verifier: str, proof: bytes, instances: Sequence[int]) -> bool:
+    """Ask a verifier contract via eth_call; a revert (EZKL's "no") gives False.
+
+    Usage: ``ok = verify_proof_call(w3, verifier_addr, proof_bytes, instances)``
+    """
+    fn = _verifier(w3, verifier).functions.verifyProof(proof, list(instances))
+    try:
+        return bool(call(fn.call, {}, "verifyProof call"))
+    except ContractRevert:
+        return False
+
+
+def estimate_verify_gas(
+    w3: Web3, verifier: str, proof: bytes, instances: Sequence[int], sender: str | None = None
+) -> int:
+    """Gas of one verifyProof transaction (eth_estimateGas); ContractRevert if it rejects."""
+    fn = _verifier(w3, verifier).functions.verifyProof(proof, list(instances))
+    params: dict[str, Any] = {"from": sender} if sender else {}
+    return int(call(lambda: fn.estimate_gas(params), {}, "verifyProof gas estimate"))  # type: ignore[arg-type]
