@@ -80,10 +80,17 @@ def _metadata(gw: Gateway, card: ModelCard) -> ModelMetadata:
         return [TensorMetadata(name=s.name, datatype="FP32", shape=s.shape) for s in specs]
 
     return ModelMetadata(
-        name=card.name, versions=["1"], platform="onnx", inputs=tensors(card.inputs),
+        name=card.name,
+        versions=["1"],
+        platform="onnx",
+        inputs=tensors(card.inputs),
         outputs=tensors(card.outputs),
-        parameters={"verification": card.mode, "model_commitment": card.commitment,
-                    "metrics": card.metrics, "dev_srs": gw.dev_srs},
+        parameters={
+            "verification": card.mode,
+            "model_commitment": card.commitment,
+            "metrics": card.metrics,
+            "dev_srs": gw.dev_srs,
+        },
     )
 
 
@@ -96,17 +103,26 @@ def _infer(gw: Gateway, name: str, req: InferRequest) -> InferResponse:
     gw.worker.submit(job.id)
     out = card.outputs[0]
     return InferResponse(
-        model_name=name, model_version="1", id=req.id or job.id,
+        model_name=name,
+        model_version="1",
+        id=req.id or job.id,
         outputs=[InferOutput(name=out.name, shape=out.shape, datatype="FP32", data=outputs)],
-        parameters={"verification": "zk", "model_commitment": card.commitment,
-                    "proof_id": job.id,
-                    "proof_url": f"/v2/models/{name}/proofs/{job.id}"},
+        parameters={
+            "verification": "zk",
+            "model_commitment": card.commitment,
+            "proof_id": job.id,
+            "proof_url": f"/v2/models/{name}/proofs/{job.id}",
+        },
     )
 
 
 def _proof_body(gw: Gateway, job: Job) -> tuple[int, dict[str, Any]]:
-    base: dict[str, Any] = {"proof_id": job.id, "model": job.model,
-                            "model_commitment": job.commitment, "status": job.status}
+    base: dict[str, Any] = {
+        "proof_id": job.id,
+        "model": job.model,
+        "model_commitment": job.commitment,
+        "status": job.status,
+    }
     if job.status == "done":
         return 200, {**base, **(job.proof or {})}
     if job.status == "failed":
@@ -114,8 +130,7 @@ def _proof_body(gw: Gateway, job: Job) -> tuple[int, dict[str, Any]]:
     position = gw.worker.queue_position(job.id)
     started = gw.worker.started_at if position == 0 else None
     elapsed = round(time.monotonic() - started, 2) if started else None
-    return 202, {**base, "queue_position": position, "proving_for_s": elapsed,
-                 "retry_after_s": 1}
+    return 202, {**base, "queue_position": position, "proving_for_s": elapsed, "retry_after_s": 1}
 
 
 def _install_routes(app: FastAPI, gw: Gateway) -> None:
@@ -129,8 +144,12 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
 
     @app.get("/v2")
     def server() -> dict[str, Any]:
-        return {"name": "verinfer", "version": "0.1.0", "extensions": ["verification"],
-                "models": sorted(gw.backends)}
+        return {
+            "name": "verinfer",
+            "version": "0.1.0",
+            "extensions": ["verification"],
+            "models": sorted(gw.backends),
+        }
 
     @app.get("/v2/models/{name}")
     def metadata(name: str) -> ModelMetadata:

@@ -40,18 +40,25 @@ class ProofWorker:
         self.store = store
         self.backends = backends
         self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="proof-worker", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.current: str | None = None
         self.started_at: float | None = None
 
     def start(self) -> None:
         for job in self.store.unfinished():
             self._queue.put(job.id)
+        self._thread = threading.Thread(target=self._loop, name="proof-worker", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        if self._thread is not None:
+            # Jobs still queued stay "pending" in the store and are re-queued at next start.
+            self._stopping.set()
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+            self._stopping.clear()
 
     def submit(self, job_id: str) -> None:
         self._queue.put(job_id)
@@ -65,7 +72,7 @@ class ProofWorker:
         return items.index(job_id) + 1 if job_id in items else -1
 
     def _loop(self) -> None:
-        while (job_id := self._queue.get()) is not None:
+        while (job_id := self._queue.get()) is not None and not self._stopping.is_set():
             self.current, self.started_at = job_id, time.monotonic()
             try:
                 self._prove(job_id)
