@@ -98,7 +98,13 @@ class TxResult:
     tx_hash: str
     block_number: int
     gas_used: int
+    gas_price: int
     logs: list[Any]
+
+    @property
+    def fee_wei(self) -> int:
+        """What the sender paid for gas."""
+        return self.gas_used * self.gas_price
 
 
 def send(
@@ -122,7 +128,13 @@ def _send_raw(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -
     rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
     if rcpt["status"] != 1:
         _raise_replayed(w3, tx, rcpt["blockNumber"], table)
-    return TxResult("0x" + bytes(tx_hash).hex(), rcpt["blockNumber"], rcpt["gasUsed"], rcpt["logs"])
+    return TxResult(
+        "0x" + bytes(tx_hash).hex(),
+        rcpt["blockNumber"],
+        rcpt["gasUsed"],
+        rcpt["effectiveGasPrice"],
+        rcpt["logs"],
+    )
 
 
 def _raise_replayed(w3: Web3, tx: dict[str, Any], block: int, table: ErrorTable) -> None:

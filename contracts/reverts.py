@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from contracts.errors import ContractRevert
@@ -58,10 +59,12 @@ def decode_revert(data: bytes, table: ErrorTable) -> ContractRevert:
         args = tuple(abi_decode(types, data[4:]))
     except Exception:  # malformed payload: keep the name, drop the args
         args = ()
-    return ContractRevert(name, tuple(_plain(a) for a in args), data)
+    return ContractRevert(name, tuple(_plain(t, a) for t, a in zip(types, args, strict=True)), data)
 
 
-def _plain(value: Any) -> Any:
+def _plain(typ: str, value: Any) -> Any:
+    if typ == "address":
+        return to_checksum_address(value)
     return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
