@@ -1,0 +1,67 @@
+"""Assemble the gateway from the registry, the provers and the store; run it with uvicorn.
+
+Usage::
+
+    gw = build_gateway(["digits-mlp"])
+    with ServerThread(create_app(gw)) as url:
+        ...  # the gateway answers at url
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import Gateway
+from api.backends import ProverBackend
+from api.store import JobStore
+from contracts.chain import free_port
+from models.registry import Registry
+from prover.srs import is_dev_srs
+from verinfer.errors import VerinferError
+from verinfer.settings import get_settings
+
+Progress = Callable[[str, float], None]
+
+
+def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway:
+    """A gateway serving the named zk models (built, tuned and keyed on first use, then cached)."""
+    registry = Registry.default()
+    cards = {n: registry.build(n) for n in names}
+    backends = {n: ProverBackend.load(cards[n], progress) for n in names}
+    store = JobStore(get_settings().effective_database_url)
+    return Gateway(store, dict(backends), cards, dev_srs=is_dev_srs())
+
+
+class ServerThread:
+    """Runs a uvicorn server on a daemon thread (demo, tests); yields the base URL."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="gateway", daemon=True)
+        self.url = f"http://{host}:{self.port}"
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise VerinferError(
+                    f"the gateway did not start on port {self.port}; "
+                    "is the port taken? pass another with --port"
+                )
+            time.sleep(0.05)
+        return self.url
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
