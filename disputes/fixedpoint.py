@@ -1,0 +1,92 @@
+"""Integer fixed-point primitives shared by every step (see disputes/SPEC.md §1).
+
+Example::
+
+    >>> import numpy as np
+    >>> rshift_round(np.array([5, -5, 6], dtype=np.int64), 1).tolist()
+    [3, -2, 3]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from disputes.errors import BoundsError
+
+I64 = NDArray[np.int64]
+# Every tensor value stays below this magnitude; products of two values then fit int64 with room
+# for short sums, and every value is exact in float64.
+VALUE_BOUND = 2**47
+INT64_SAFE = 2**62
+FLOAT64_EXACT = 2**53
+
+
+def max_abs(q: I64) -> int:
+    """Largest magnitude in ``q`` (0 for an empty tensor) as a Python int."""
+    if q.size == 0:
+        return 0
+    return max(int(q.max()), -int(q.min()))
+
+
+def check_bound(q: I64, bound: int, what: str) -> I64:
+    """Return ``q`` unchanged, or raise BoundsError when some |value| >= bound."""
+    m = max_abs(q)
+    if m >= bound:
+        raise BoundsError(f"{what}: |value| {m} >= bound 2**{bound.bit_length() - 1}")
+    return q
+
+
+def rshift_round(q: I64, k: int) -> I64:
+    """Rescale down by 2**k with rounding: ``(q + 2**(k-1)) >> k`` (arithmetic shift)."""
+    if k <= 0:
+        return q if k == 0 else lshift(q, -k)
+    return (q + np.int64(1 << (k - 1))) >> np.int64(k)
+
+
+def lshift(q: I64, k: int) -> I64:
+    """Exact multiplication by 2**k; fails loudly instead of overflowing."""
+    if k == 0:
+        return q
+    check_bound(q, INT64_SAFE >> k, "left shift")
+    return q << np.int64(k)
+
+
+def rescale(q: I64, s_from: int, s_to: int) -> I64:
+    """Change the scale exponent from ``s_from`` to ``s_to`` (round when dropping bits)."""
+    return rshift_round(q, s_from - s_to)
+
+
+def round_div(num: I64, den: I64) -> I64:
+    """Integer division rounded half away from zero; den must be nonzero."""
+    if np.any(den == 0):
+        raise BoundsError("division by zero in an integer step")
+    sign = np.where((num < 0) != (den < 0), -1, 1).astype(np.int64)
+    an, ad = np.abs(num), np.abs(den)
+    check_bound(an, INT64_SAFE, "division numerator")
+    return sign * ((2 * an + ad) // (2 * ad))
+
+
+def isqrt(n: I64) -> I64:
+    """Exact floor(sqrt(n)) for 0 <= n < 2**62 (float estimate, then integer correction)."""
+    check_bound(n, INT64_SAFE, "sqrt operand")
+    if np.any(n < 0):
+        raise BoundsError("sqrt of a negative value")
+    r = np.floor(np.sqrt(n.astype(np.float64))).astype(np.int64)
+    r = np.where(r * r > n, r - 1, r)
+    r = np.where(r * r > n, r - 1, r)
+    r = np.where((r + 1) * (r + 1) <= n, r + 1, r)
+    return r
+
+
+def quantize(x: NDArray[np.floating] | float, scale: int) -> I64:
+    """Real values to integers at ``scale``: floor(x * 2**scale + 1/2) (float64 arithmetic)."""
+    y = np.floor(np.asarray(x, dtype=np.float64) * (2.0**scale) + 0.5)
+    if np.any(np.abs(y) >= VALUE_BOUND):
+        raise BoundsError(f"quantizing at scale {scale} exceeds 2**47")
+    return y.astype(np.int64)
+
+
+def dequantize(q: I64, scale: int) -> NDArray[np.float64]:
+    """Integers at ``scale`` back to real values (for reading outputs, not for the semantics)."""
+    return q.astype(np.float64) / (2.0**scale)

@@ -1,0 +1,8 @@
+"""Integer kernels, one module per op family; ``KERNELS`` maps a step kind to its kernel."""
+
+from __future__ import annotations
+
+from disputes.ops.base import KERNELS, Ctx, Kernel
+from disputes.ops import elementwise, linear, nonlinear, shape  # noqa: F401  (registers kernels)
+
+__all__ = ["KERNELS", "Ctx", "Kernel"]

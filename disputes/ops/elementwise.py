@@ -1,0 +1,126 @@
+"""Elementwise integer steps with NumPy broadcasting (SPEC §4).
+
+Operands arrive with their own scales (``in_scales``); each step states its output scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from disputes.errors import BoundsError
+from disputes.fixedpoint import (
+    INT64_SAFE,
+    VALUE_BOUND,
+    check_bound,
+    lshift,
+    max_abs,
+    rescale,
+    rshift_round,
+    round_div,
+)
+from disputes.ir import Step
+from disputes.ops.base import I64, Ctx, in_scales, kernel
+
+
+def _aligned(step: Step, ops: list[I64]) -> list[I64]:
+    """Every operand rescaled to the step's output scale."""
+    return [rescale(q, s, step.scale) for q, s in zip(ops, in_scales(step), strict=True)]
+
+
+def _out(step: Step, q: I64) -> I64:
+    return check_bound(q, VALUE_BOUND, f"{step.kind} {step.node}")
+
+
+@kernel("add")
+def add(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    a, b = _aligned(step, ops)
+    return _out(step, a + b)
+
+
+@kernel("sub")
+def sub(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    a, b = _aligned(step, ops)
+    return _out(step, a - b)
+
+
+@kernel("mul")
+def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """out = rshift_round(a * b, s_a + s_b - s_out); the exact product must stay below 2**62."""
+    a, b = ops
+    if max_abs(a) * max_abs(b) >= INT64_SAFE:
+        raise BoundsError(f"mul {step.node}: product bound >= 2**62")
+    sa, sb = in_scales(step)
+    return _out(step, rshift_round(a * b, sa + sb - step.scale))
+
+
+@kernel("div")
+def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """out = round_div(a * 2**(s_out - s_a + s_b), b) (the shift moves to b when negative)."""
+    a, b = ops
+    sa, sb = in_scales(step)
+    sh = step.scale - sa + sb
+    num, den = (lshift(a, sh), b) if sh >= 0 else (a, lshift(b, -sh))
+    num, den = np.broadcast_arrays(num, den)
+    return _out(step, round_div(num, den))
+
+
+@kernel("relu")
+def relu(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return np.maximum(_aligned(step, ops)[0], 0)
+
+
+@kernel("neg")
+def neg(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return -_aligned(step, ops)[0]
+
+
+@kernel("abs")
+def abs_(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return np.abs(_aligned(step, ops)[0])
+
+
+@kernel("max")
+def max_(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    a, b = _aligned(step, ops)
+    return np.maximum(a, b)
+
+
+@kernel("min")
+def min_(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    a, b = _aligned(step, ops)
+    return np.minimum(a, b)
+
+
+@kernel("rescale")
+def rescale_(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return _aligned(step, ops)[0]
+
+
+@kernel("clip")
+def clip(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """Clamp to [lo, hi], both given at the output scale."""
+    return np.clip(_aligned(step, ops)[0], step.ip("lo"), step.ip("hi"))
+
+
+@kernel("where")
+def where(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """cond != 0 ? x : y; x and y rescaled to the output scale, cond is an integer tensor."""
+    c, x, y = ops
+    _, sx, sy = in_scales(step)
+    return np.where(c != 0, rescale(x, sx, step.scale), rescale(y, sy, step.scale))
+
+
+_COMPARE = {
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+}
+
+
+@kernel("compare")
+def compare(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """0/1 result of comparing both operands at the larger of their scales."""
+    s = max(in_scales(step))
+    a, b = (rescale(q, sq, s) for q, sq in zip(ops, in_scales(step), strict=True))
+    op = step.param("op")
+    assert isinstance(op, str)
+    return _COMPARE[op](a, b).astype(np.int64)

@@ -1,0 +1,80 @@
+"""Matrix products and convolution: exact integer sums, then one rounding shift (SPEC §3).
+
+A fast path multiplies in float32/float64 BLAS when the proven bound keeps every partial sum
+an exact integer; it is bit-identical to the int64 reference by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from disputes.errors import BoundsError
+from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, max_abs, rshift_round
+from disputes.ops.base import I64, Ctx, kernel
+from disputes.ir import Step
+
+FLOAT32_EXACT = 2**24
+INT64_LIMIT = 2**63
+
+
+def _weight_max(ctx: Ctx, slot: int, b: I64) -> int:
+    m = ctx.maxabs.get(slot)
+    return max_abs(b) if m is None else m
+
+
+def exact_matmul_nt(a: I64, bt: I64, ctx: Ctx, b_slot: int, extra: int = 0) -> I64:
+    """Exact ``a @ bt^T`` (last-axis contraction), choosing the cheapest exact path."""
+    k = a.shape[-1]
+    bound = max_abs(a) * _weight_max(ctx, b_slot, bt) * k + extra
+    if bound >= INT64_LIMIT:
+        raise BoundsError(f"matmul sum bound {bound:.3e} >= 2**63 (K={k})")
+    if ctx.fast and bound < FLOAT32_EXACT:
+        bf32 = ctx.f32.get(b_slot)
+        bf = bt.astype(np.float32) if bf32 is None else bf32
+        return _to_int(np.matmul(a.astype(np.float32), np.swapaxes(bf, -1, -2)))
+    if ctx.fast and bound < FLOAT64_EXACT:
+        b64 = ctx.f64.get(b_slot)
+        bf64 = bt.astype(np.float64) if b64 is None else b64
+        return _to_int(np.matmul(a.astype(np.float64), np.swapaxes(bf64, -1, -2)))
+    return np.matmul(a, np.swapaxes(bt, -1, -2))
+
+
+def _to_int(x: NDArray[np.float64] | NDArray[np.float32]) -> I64:
+    return x.astype(np.int64)
+
+
+@kernel("matmul")
+def matmul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """out = rshift_round(sum_k a[..r,k] * bt[..c,k] (+ bias[c]), shift)."""
+    a, bt = ops[0], ops[1]
+    bias = ops[2] if len(ops) > 2 else None
+    extra = max_abs(bias) if bias is not None else 0
+    acc = exact_matmul_nt(a, bt, ctx, step.inputs[1], extra)
+    if bias is not None:
+        acc = acc + bias
+    return check_bound(rshift_round(acc, step.ip("shift")), VALUE_BOUND, f"matmul {step.node}")
+
+
+def im2col(x: I64, kh: int, kw: int, pads: tuple[int, ...], strides: tuple[int, ...]) -> I64:
+    """(N,C,H,W) → (N, OH*OW, C*kh*kw) patches, zero padding (pads: top, left, bottom, right)."""
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, :: strides[0], :: strides[1]]
+    n, c, oh, ow = win.shape[:4]
+    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n, oh * ow, c * kh * kw)
+
+
+@kernel("conv")
+def conv(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """2-D convolution as im2col + matmul_nt with weights stored (O, C*kh*kw)."""
+    x, w = ops[0], ops[1]
+    kh, kw = step.tp("kernel")
+    cols = im2col(x, kh, kw, step.tp("pads"), step.tp("strides"))
+    bias = ops[2] if len(ops) > 2 else None
+    acc = exact_matmul_nt(cols, w, ctx, step.inputs[1], max_abs(bias) if bias is not None else 0)
+    if bias is not None:
+        acc = acc + bias
+    n, o, oh, ow = step.shape
+    out = rshift_round(acc, step.ip("shift")).transpose(0, 2, 1).reshape(n, o, oh, ow)
+    return check_bound(np.ascontiguousarray(out), VALUE_BOUND, f"conv {step.node}")

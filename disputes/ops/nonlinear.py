@@ -1,0 +1,107 @@
+"""Nonlinear steps: table interpolation, integer sqrt and last-axis reductions (SPEC §5, §6).
+
+Example (a table step for tanh)::
+
+    params = lut_params("tanh", out_scale=16)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from disputes.fixedpoint import INT64_SAFE, VALUE_BOUND, check_bound, isqrt, lshift, rescale
+from disputes.fixedpoint import round_div, rshift_round
+from disputes.ir import Param, Step
+from disputes.ops.base import I64, Ctx, in_scales, kernel
+
+LUT_IN_SCALE = 12  # the argument is rescaled to 12 fractional bits before the lookup
+LUT_SEG_BITS = 6  # segments are 2**-6 wide: linear interpolation error < 1e-4 for these functions
+
+
+def _gelu(x: float) -> float:
+    return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+# name → (function, domain low, domain high, right tail: "clamp" or "identity")
+FUNCTIONS: dict[str, tuple[Callable[[float], float], int, int, str]] = {
+    "exp": (math.exp, -16, 0, "clamp"),
+    "erf": (math.erf, -4, 4, "clamp"),
+    "tanh": (math.tanh, -8, 8, "clamp"),
+    "sigmoid": (_sigmoid, -16, 16, "clamp"),
+    "gelu": (_gelu, -8, 8, "identity"),
+}
+
+
+def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
+    """The committed constants of a table step: domain, segment width and the table itself."""
+    f, lo, hi, tail = FUNCTIONS[fn]
+    n = (hi - lo) << LUT_SEG_BITS
+    pts = [lo + i / (1 << LUT_SEG_BITS) for i in range(n + 1)]
+    table = tuple(math.floor(f(x) * 2.0**out_scale + 0.5) for x in pts)
+    return (("fn", fn), ("lo", lo), ("hi", hi), ("tail", tail), ("table", table))
+
+
+@kernel("lut")
+def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """Piecewise-linear interpolation in a committed table (SPEC §5.1)."""
+    x = rescale(ops[0], in_scales(step)[0], LUT_IN_SCALE)
+    lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
+    t = np.clip(x, lo, hi) - lo
+    sh = LUT_IN_SCALE - LUT_SEG_BITS
+    idx, frac = t >> sh, t & ((1 << sh) - 1)
+    table = _table(step)
+    y = table[idx] + rshift_round((table[idx + 1] - table[idx]) * frac, sh)
+    if step.param("tail") == "identity":
+        y = np.where(x > hi, rescale(x, LUT_IN_SCALE, step.scale), y)
+    return y
+
+
+def _table(step: Step) -> I64:
+    return _padded(step.tp("table"))
+
+
+@functools.lru_cache(maxsize=64)
+def _padded(raw: tuple[int, ...]) -> I64:
+    """The table as an array, padded with its last entry so index n+1 is valid."""
+    return np.array((*raw, raw[-1]), dtype=np.int64)
+
+
+@kernel("sqrt")
+def sqrt(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """floor(sqrt(max(q, 0) * 2**(2*s_out - s_in))): exact, the spec fixes the integer."""
+    q = np.maximum(ops[0], 0)
+    sh = 2 * step.scale - in_scales(step)[0]
+    n = lshift(q, sh) if sh >= 0 else rshift_round(q, -sh)
+    return isqrt(n)
+
+
+@kernel("reduce_sum")
+def reduce_sum(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """Sum along the last axis (keepdims), rescaled to the output scale."""
+    x = ops[0]
+    check_bound(x, INT64_SAFE // max(1, x.shape[-1]), f"reduce_sum {step.node}")
+    s = x.sum(axis=-1, keepdims=True)
+    return check_bound(rescale(s, in_scales(step)[0], step.scale), VALUE_BOUND, step.kind)
+
+
+@kernel("reduce_mean")
+def reduce_mean(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    """round_div(sum along the last axis, n) at the input scale, then rescaled."""
+    x = ops[0]
+    check_bound(x, INT64_SAFE // max(1, x.shape[-1]), f"reduce_mean {step.node}")
+    s = x.sum(axis=-1, keepdims=True)
+    m = round_div(s, np.full_like(s, x.shape[-1]))
+    return rescale(m, in_scales(step)[0], step.scale)
+
+
+@kernel("reduce_max")
+def reduce_max(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return rescale(ops[0].max(axis=-1, keepdims=True), in_scales(step)[0], step.scale)

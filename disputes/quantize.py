@@ -1,0 +1,70 @@
+"""Quantization rules: how constants and weights become integers (SPEC §2).
+
+Example::
+
+    cfg = QuantConfig()
+    q, s = quantize_weight(np.array([0.5, -0.25]), cfg)   # s = 16, q = [32768, -16384] // 2
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from disputes.fixedpoint import quantize
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Scales (fractional bits) chosen once per program; all are committed in the program root."""
+
+    act: int = 12  # activations
+    wbits: int = 16  # weights: per-tensor scale so that max|q| < 2**(wbits-1)
+    wscale_max: int = 24  # cap on a weight's scale (tiny tensors would otherwise get huge ones)
+    lut_out: int = 16  # bounded table functions (erf, tanh, sigmoid)
+    exp: int = 16  # exp values inside softmax
+    prob: int = 16  # softmax probabilities
+    const_clamp_log2: int = 18  # constants are clamped to ±2**18 (masks use -3.4e38)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def is_integer_dtype(a: NDArray[np.generic]) -> bool:
+    return bool(np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_)
+
+
+def clamp_const(a: NDArray[np.generic], cfg: QuantConfig) -> NDArray[np.float64]:
+    lim = float(2**cfg.const_clamp_log2)
+    return np.clip(np.nan_to_num(a.astype(np.float64), posinf=lim, neginf=-lim), -lim, lim)
+
+
+def weight_scale(a: NDArray[np.float64], cfg: QuantConfig) -> int:
+    """The largest scale with max|q| <= 2**(wbits-1) - 1, capped at ``wscale_max``."""
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    if m == 0.0:
+        return cfg.act
+    return min(cfg.wscale_max, math.floor(math.log2((2 ** (cfg.wbits - 1) - 1) / m)))
+
+
+def quantize_weight(a: NDArray[np.generic], cfg: QuantConfig,
+                    scale: int | None = None) -> tuple[I64, int]:
+    """Integer tensor and its scale; integer/bool constants keep scale 0 unless told."""
+    if is_integer_dtype(a) and scale is None:
+        return a.astype(np.int64), 0
+    f = clamp_const(a, cfg)
+    s = weight_scale(f, cfg) if scale is None else scale
+    return quantize(f, s), s
+
+
+def integral(a: NDArray[np.generic]) -> bool:
+    """True when every value is an integer (such constants need no fractional bits)."""
+    if is_integer_dtype(a):
+        return True
+    f = a.astype(np.float64)
+    return bool(np.all(np.isfinite(f)) and np.all(f == np.round(f)))

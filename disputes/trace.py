@@ -1,0 +1,113 @@
+"""The checkpoint trace of one execution, with Merkle proofs and operand maps on demand.
+
+Example::
+
+    tr = trace(program, inputs)
+    tr.checkpoint(3); tr.tensor_root(3); tr.leaf_proof(3, row=0); tr.operands_for(3, (0, 5))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from disputes import commit, merkle
+from disputes.errors import TraceError
+from disputes.executor import ArrayIn, I64, Output, execute, make_output, quantize_inputs
+from disputes.ir import Program
+from disputes.operands import Operand, operands_for
+
+
+@dataclass
+class Trace:
+    """Roots of every slot and the checkpoints C_0..C_{n-1}; tensors are kept or recomputed."""
+
+    program: Program
+    inputs: Mapping[str, ArrayIn]
+    slot_roots: list[bytes]
+    checkpoints: list[bytes]
+    output: Output
+    tensors: dict[int, I64] = field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.program.steps)
+
+    def _step(self, i: int) -> int:
+        if not 0 <= i < self.n_steps:
+            raise TraceError(f"step {i} outside 0..{self.n_steps - 1}")
+        return i
+
+    def checkpoint(self, i: int) -> bytes:
+        """C_i: root over all slot roots with steps after i zeroed."""
+        return self.checkpoints[self._step(i)]
+
+    def tensor_root(self, i: int) -> bytes:
+        return self.slot_roots[self.program.slot_of_step(self._step(i))]
+
+    def slot_tensor(self, slot: int) -> I64:
+        """Any slot's tensor (input, weight or step output), re-running when not kept."""
+        p = self.program
+        if slot < len(p.inputs):
+            return quantize_inputs(p, self.inputs)[slot]
+        if slot < p.first_step_slot:
+            return p.weights[slot - len(p.inputs)]
+        i = self._step(slot - p.first_step_slot)
+        if i not in self.tensors:
+            for j, t in execute(p, self.inputs, upto=i):
+                if j == i:
+                    self.tensors[i] = t
+        return self.tensors[i]
+
+    def tensor(self, i: int) -> I64:
+        return self.slot_tensor(self.program.slot_of_step(self._step(i)))
+
+    def leaf_proof(self, i: int, row: int) -> tuple[I64, list[bytes]]:
+        """Row ``row`` of step i's output (flattened leading axes) and its Merkle proof."""
+        t = commit.as_rows(self.tensor(i))
+        rows = t.reshape(-1, t.shape[-1])
+        if not 0 <= row < rows.shape[0]:
+            raise TraceError(f"row {row} outside 0..{rows.shape[0] - 1} of step {i}")
+        tree = merkle.MerkleTree.from_tensor(np.ascontiguousarray(t))
+        return rows[row].copy(), tree.proof(row)
+
+    def checkpoint_proof(self, i: int, slot: int) -> list[bytes]:
+        """Proof that slot's root sits in checkpoint C_i."""
+        roots = self._roots_at(i)
+        return merkle.checkpoint_proof(roots, self.program.n_slots, slot)
+
+    def _roots_at(self, i: int) -> list[bytes]:
+        return self.slot_roots[: self.program.slot_of_step(self._step(i)) + 1]
+
+    def operands_for(self, i: int, element: tuple[int, ...]) -> list[Operand]:
+        """Which operand slots, rows and elements step i's output element depends on."""
+        return operands_for(self.program, self._step(i), element,
+                            lambda slot, idx: int(self.slot_tensor(slot)[idx]))
+
+
+def trace(program: Program, inputs: Mapping[str, ArrayIn], keep_tensors: bool = True,
+          fast: bool = True) -> Trace:
+    """Run once, committing to every tensor; checkpoints C_i for every step i."""
+    p = program
+    roots = [commit.tensor_root(q) for q in quantize_inputs(p, inputs)]
+    roots += [commit.tensor_root(w) for w in p.weights]
+    kept: dict[int, I64] = {}
+    out: I64 | None = None
+    want = p.output_slot - p.first_step_slot
+    for i, t in execute(p, inputs, fast):
+        roots.append(commit.tensor_root(t))
+        if keep_tensors:
+            kept[i] = t
+        if i == want:
+            out = t
+    assert out is not None
+    cps = checkpoints(roots, p.first_step_slot, p.n_slots)
+    return Trace(p, dict(inputs), roots, cps, make_output(p, out), kept)
+
+
+def checkpoints(roots: list[bytes], first_step: int, n_slots: int) -> list[bytes]:
+    """C_i for each step i over the roots known after step i (later slots zero)."""
+    return [commit.checkpoint_root(roots[: first_step + i + 1], n_slots)
+            for i in range(len(roots) - first_step)]
