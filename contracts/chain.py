@@ -54,6 +54,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ensure_port_free(port: int) -> None:
+    # Without this, a node already on the port would answer eth_chainId and be mistaken for ours.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise AnvilError(
+                f"port {port} on 127.0.0.1 is in use (another `verinfer chain up`?); "
+                "stop it or pick another --port"
+            ) from None
+
+
 def rpc_call(url: str, method: str, params: list[Any] | None = None, timeout: float = 5.0) -> Any:
     """One raw JSON-RPC call (no web3). Usage: ``rpc_call(url, "eth_chainId")``."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
@@ -86,6 +98,7 @@ class Anvil:
 
     def start(self) -> Anvil:
         """Launch anvil and wait until it answers `eth_chainId`."""
+        _ensure_port_free(self.port)
         cmd = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         cmd += ["--chain-id", str(self.chain_id), "--mnemonic", DEV_MNEMONIC]
         try:

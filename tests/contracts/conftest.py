@@ -52,7 +52,8 @@ def chain_env(anvil: Anvil) -> Env:
     signers = [Signer.from_private_key(a.private_key) for a in anvil.accounts[:4]]
     dep = deploy_core(w3, signers[0], fulfil_timeout=TIMEOUT)
     mock = deploy(w3, signers[0], load_artifact("MockVerifier"))
-    return Env(anvil, w3, dep, *signers, mock=mock)
+    deployer, provider, client, other = signers
+    return Env(anvil, w3, dep, deployer, provider, client, other, mock)
 
 
 @pytest.fixture

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from web3 import Web3
 
+from contracts.bindings import core_error_table, send
+from contracts.build import load_artifact
 from contracts.clients import RequestStatus
 from contracts.encoding import input_hash, output_hash
 from contracts.errors import ContractRevert
@@ -30,10 +33,9 @@ def _request(env: Env, inputs: Sequence[int] = INPUTS, value: int = FEE) -> int:
 
 
 def _set_mode(env: Env, mode: int) -> None:
-    from contracts.build import load_artifact
-    from contracts.bindings import core_error_table, send
-
-    mock = env.w3.eth.contract(address=env.mock, abi=load_artifact("MockVerifier").abi)
+    mock = env.w3.eth.contract(
+        address=Web3.to_checksum_address(env.mock), abi=load_artifact("MockVerifier").abi
+    )
     send(env.w3, env.deployer, mock.functions.setMode(mode), core_error_table())
 
 

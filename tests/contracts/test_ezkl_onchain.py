@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from contracts.bindings import deploy, estimate_verify_gas, verify_proof_call
-from contracts.compiler import compile_file
+from contracts.compiler import Artifact, compile_file
 from contracts.encoding import FIELD_MODULUS, input_hash
 from contracts.errors import ContractRevert
 from tests.contracts.conftest import FEE, Env
@@ -22,12 +20,12 @@ def ezkl_proof(tmp_path_factory: pytest.TempPathFactory) -> EzklProof:
 
 
 @pytest.fixture(scope="module")
-def verifier_artifact(ezkl_proof: EzklProof):  # type: ignore[no-untyped-def]
+def verifier_artifact(ezkl_proof: EzklProof) -> Artifact:
     return compile_file(ezkl_proof.sol_path, contract_name="Halo2Verifier")
 
 
 @pytest.fixture
-def setup(env: Env, ezkl_proof: EzklProof, verifier_artifact) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def setup(env: Env, ezkl_proof: EzklProof, verifier_artifact: Artifact) -> tuple[int, str]:
     verifier = deploy(env.w3, env.deployer, verifier_artifact)
     model_id = env.registry(env.provider).register(b"\x33" * 32, verifier, FEE, ezkl_proof.n_inputs)
     inputs = ezkl_proof.instances[: ezkl_proof.n_inputs]
@@ -35,7 +33,9 @@ def setup(env: Env, ezkl_proof: EzklProof, verifier_artifact) -> tuple[int, str]
     return rid, verifier
 
 
-def test_verifier_fits_and_instances_are_felts(ezkl_proof: EzklProof, verifier_artifact) -> None:  # type: ignore[no-untyped-def]
+def test_verifier_fits_and_instances_are_felts(
+    ezkl_proof: EzklProof, verifier_artifact: Artifact
+) -> None:
     assert len(bytes.fromhex(verifier_artifact.deployed_bytecode[2:])) < 24_576
     assert len(ezkl_proof.instances) == 7
     assert all(0 <= x < FIELD_MODULUS for x in ezkl_proof.instances)
