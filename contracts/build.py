@@ -20,6 +20,7 @@ SOURCES: dict[str, Path] = {
     "ModelRegistry": PKG_DIR / "src" / "ModelRegistry.sol",
     "InferenceEscrow": PKG_DIR / "src" / "InferenceEscrow.sol",
     "MockVerifier": PKG_DIR / "test" / "MockVerifier.sol",
+    "ReentrantClient": PKG_DIR / "test" / "ReentrantClient.sol",
 }
 
 
