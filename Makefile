@@ -49,3 +49,8 @@ format: $(VENV)/.stamp
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .verinfer
+
+# The batched keccak C library for Merkle commitments (also built lazily on first use).
+.PHONY: native
+native: $(VENV)/.stamp
+	$(BIN)/python -m disputes.keccak_native

@@ -8,7 +8,8 @@
         │   └── UnsupportedOpError (an op or attribute the executor does not implement)
         ├── ExecutionInputError    (wrong input name, shape or dtype; out-of-range token ids)
         ├── BoundsError            (a value would overflow the exact integer range)
-        └── TraceError             (a step index, row or element outside the trace)
+        ├── TraceError             (a step index, row or element outside the trace)
+        └── MerkleError            (a bad tree, proof or index; keccak C library missing)
 
 Other engineers may add classes here (e.g. ``MerkleError``); nothing is ever renamed.
 """

@@ -1,0 +1,209 @@
+"""Merkle commitments: the C keccak against eth_hash, proofs, checkpoints, pinned vectors."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from eth_hash.auto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from disputes import keccak_native
+from disputes.errors import MerkleError
+from disputes.merkle import (
+    MerkleTree,
+    as_rows,
+    checkpoint_proof,
+    checkpoint_root,
+    depth_for,
+    leaf_hash,
+    leaf_hashes,
+    node_hash,
+    tensor_root,
+    verify_proof,
+    zero_hash,
+)
+
+Z = bytes(32)
+
+
+# Pure-Python reference of the spec, used only to check the C path.
+def ref_leaf(row: list[int]) -> bytes:
+    return keccak(b"\x00" + b"".join(struct.pack(">q", v) for v in row))
+
+
+def ref_node(a: bytes, b: bytes) -> bytes:
+    return keccak(b"\x01" + a + b)
+
+
+def ref_root(leaves: list[bytes], n_slots: int | None = None) -> bytes:
+    size = 1
+    while size < max(len(leaves), n_slots or 0, 1):
+        size *= 2
+    level = leaves + [Z] * (size - len(leaves))
+    while len(level) > 1:
+        level = [ref_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def test_keccak_empty_known_answer() -> None:
+    want = "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert keccak256(b"") == bytes.fromhex(want)
+
+
+def keccak256(data: bytes) -> bytes:
+    return bytes(keccak_native.keccak256_many(data, len(data))[0].tobytes())
+
+
+@pytest.mark.parametrize("length", [0, 1, 31, 32, 64, 65, 134, 135, 136, 137, 271, 272, 273, 3073])
+def test_c_keccak_rate_boundaries(length: int) -> None:
+    rng = np.random.default_rng(length)
+    data = rng.integers(0, 256, size=length * 7, dtype=np.uint8).tobytes()
+    got = keccak_native.keccak256_many(data, length) if length else None
+    for i in range(7 if length else 0):
+        assert got is not None and got[i].tobytes() == keccak(data[i * length : (i + 1) * length])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=700))
+def test_c_keccak_equals_eth_hash(data: bytes) -> None:
+    assert keccak256(data) == keccak(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(-(2**63), 2**63 - 1), min_size=3, max_size=3), min_size=1, max_size=9
+    )
+)
+def test_leaf_hashes_match_reference(rows: list[list[int]]) -> None:
+    got = leaf_hashes(np.array(rows, dtype=np.int64))
+    assert [bytes(g.tobytes()) for g in got] == [ref_leaf(r) for r in rows]
+
+
+def test_batched_threads_match_single(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = np.random.default_rng(1).integers(-(2**62), 2**62, size=(700, 384), dtype=np.int64)
+    many = leaf_hashes(rows)
+    monkeypatch.setattr(keccak_native, "PARALLEL_MIN_BYTES", 1 << 60)
+    assert np.array_equal(many, leaf_hashes(rows))
+    assert bytes(many[5].tobytes()) == ref_leaf(rows[5].tolist())
+    pairs = many[:600]
+    assert np.array_equal(
+        keccak_native.node_hashes(pairs)[7],
+        np.frombuffer(ref_node(bytes(pairs[14]), bytes(pairs[15])), dtype=np.uint8),
+    )
+
+
+def test_rows_rule() -> None:
+    assert as_rows(np.int64(5)).shape == (1, 1)
+    assert as_rows(np.arange(4)).shape == (1, 4)
+    assert as_rows(np.zeros((2, 3, 4), np.int64)).shape == (6, 4)
+    with pytest.raises(MerkleError):
+        as_rows(np.zeros(3, np.float32))
+
+
+def test_known_small_tree() -> None:
+    """Pins the spec: 3 rows of width 2, padded to 4 leaves, hashed by hand with eth_hash."""
+    q = np.array([[1, -1], [2**63 - 1, -(2**63)], [0, 7]], dtype=np.int64)
+    l0 = keccak(bytes.fromhex("00" + "0000000000000001" + "ffffffffffffffff"))
+    l1 = keccak(bytes.fromhex("00" + "7fffffffffffffff" + "8000000000000000"))
+    l2 = keccak(bytes.fromhex("00" + "0000000000000000" + "0000000000000007"))
+    root = keccak(b"\x01" + keccak(b"\x01" + l0 + l1) + keccak(b"\x01" + l2 + Z))
+    assert leaf_hash([1, -1]) == l0
+    assert tensor_root(q) == root
+    assert root.hex() == PINNED_ROOT
+
+
+PINNED_ROOT = "da93dacae2cd7d0126783ca71bd84212342572b43213c2b58e9acf891beb8259"
+
+
+def test_one_leaf_root_is_leaf_and_empty_is_zero() -> None:
+    assert tensor_root(np.array([3, 4], np.int64)) == ref_leaf([3, 4])
+    assert tensor_root(np.zeros((0, 4), np.int64)) == Z
+    assert MerkleTree.from_tensor(np.array([3, 4], np.int64)).proof(0) == []
+
+
+def test_zero_hashes() -> None:
+    assert zero_hash(0) == Z and zero_hash(1) == ref_node(Z, Z)
+    assert zero_hash(2) == ref_node(zero_hash(1), zero_hash(1))
+    assert [depth_for(n) for n in (0, 1, 2, 3, 4, 5, 8, 9)] == [0, 0, 1, 2, 2, 3, 3, 4]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 7, 8, 13, 33])
+def test_every_proof_verifies(n: int) -> None:
+    q = np.arange(n * 4, dtype=np.int64).reshape(n, 4) - 50
+    tree = MerkleTree.from_tensor(q)
+    assert tree.root == ref_root([ref_leaf(r) for r in q.tolist()])
+    for i in range(1 << tree.depth):
+        leaf = tree.leaf(i)
+        assert leaf == (ref_leaf(q[i].tolist()) if i < n else Z)
+        proof = tree.proof(i)
+        assert verify_proof(leaf, i, proof, tree.root, depth=tree.depth)
+        if n > 1 and leaf != proof[0]:  # swapping equal siblings (two padding zeros) is moot
+            assert not verify_proof(leaf, i ^ 1, proof, tree.root)
+        assert not verify_proof(ref_leaf([9, 9, 9, 9]), i, proof, tree.root)
+        assert not verify_proof(leaf, i, proof, ref_leaf([1]))
+        assert not verify_proof(leaf, i, proof, tree.root, depth=tree.depth + 1)
+
+
+def test_proof_rejects_out_of_range() -> None:
+    tree = MerkleTree.from_tensor(np.zeros((5, 2), np.int64))
+    with pytest.raises(MerkleError):
+        tree.proof(8)
+    assert not verify_proof(tree.leaf(0), 8, tree.proof(0), tree.root)
+    assert not verify_proof(tree.leaf(0), -1, tree.proof(0), tree.root)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.data())
+def test_any_changed_element_changes_root(rows: int, width: int, data: st.DataObject) -> None:
+    q = np.zeros((rows, width), np.int64)
+    before = tensor_root(q)
+    r, c = data.draw(st.integers(0, rows - 1)), data.draw(st.integers(0, width - 1))
+    q[r, c] = data.draw(st.integers(-(2**63), 2**63 - 1).filter(lambda v: v != 0))
+    assert tensor_root(q) != before
+
+
+def test_shape_matters_through_rows() -> None:
+    flat = np.arange(8, dtype=np.int64)
+    assert tensor_root(flat.reshape(2, 4)) != tensor_root(flat.reshape(4, 2))
+
+
+def test_from_leaves_accepts_bytes_and_arrays() -> None:
+    leaves = [ref_leaf([i]) for i in range(6)]
+    arr = np.frombuffer(b"".join(leaves), dtype=np.uint8).reshape(6, 32)
+    assert MerkleTree.from_leaves(leaves).root == MerkleTree.from_leaves(arr).root
+    with pytest.raises(MerkleError):
+        MerkleTree.from_leaves([b"short"])
+
+
+def test_checkpoint_root_and_proofs() -> None:
+    roots = [tensor_root(np.full((3, 2), i, np.int64)) for i in range(5)]
+    n_slots = 12
+    root = checkpoint_root(roots, n_slots)
+    assert root == ref_root(roots, n_slots)
+    assert root != checkpoint_root(roots, 16) or depth_for(12) == depth_for(16)
+    assert root == checkpoint_root([*roots, Z], n_slots)  # an explicit zero equals an empty slot
+    for slot in range(n_slots):
+        proof = checkpoint_proof(roots, n_slots, slot)
+        leaf = roots[slot] if slot < len(roots) else Z
+        assert verify_proof(leaf, slot, proof, root, depth=4)
+    with pytest.raises(MerkleError):
+        checkpoint_root(roots, 4)
+    with pytest.raises(MerkleError):
+        checkpoint_proof(roots, n_slots, 12)
+
+
+def test_checkpoint_changes_with_any_root() -> None:
+    roots = [tensor_root(np.full((2, 2), i, np.int64)) for i in range(3)]
+    other = [roots[0], roots[2], roots[1]]
+    assert checkpoint_root(roots, 8) != checkpoint_root(other, 8)
+    assert node_hash(roots[0], roots[1]) == ref_node(roots[0], roots[1])
+
+
+def test_missing_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC", "no-such-cc-verinfer")
+    with pytest.raises(MerkleError, match="not found"):
+        keccak_native.build_library(force=True)
