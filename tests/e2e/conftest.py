@@ -1,0 +1,57 @@
+"""One real stack for the e2e tests: anvil, core contracts, EZKL verifier, gateway, client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from api.app import Gateway, create_app
+from api.demo import FEE_WEI, FULFIL_TIMEOUT_S
+from api.serve import ServerThread, build_gateway
+from contracts.bindings import connect, deploy, deploy_core
+from contracts.chain import Anvil
+from contracts.clients import EscrowClient, RegistryClient
+from contracts.compiler import compile_file
+from contracts.signer import Signer
+from verifier import Client, TrustedModel
+
+MODEL = "digits-mlp"
+
+
+@dataclass
+class Stack:
+    node: Anvil
+    gw: Gateway
+    client_http: Client
+    provider: Signer
+    payer: Signer
+    escrow_addr: str
+    verifier: str
+    model_id: int
+    trusted: TrustedModel
+
+    def escrow(self, who: Signer) -> EscrowClient:
+        return EscrowClient(connect(self.node.rpc_url), self.escrow_addr, who)
+
+
+@pytest.fixture(scope="session")
+def stack(registry: object) -> Iterator[Stack]:
+    gw = build_gateway([MODEL])
+    with Anvil() as node, ServerThread(create_app(gw)) as url, Client(url) as http:
+        w3 = connect(node.rpc_url)
+        provider = Signer.from_private_key(node.accounts[0].private_key)
+        payer = Signer.from_private_key(node.accounts[1].private_key)
+        dep = deploy_core(w3, provider, fulfil_timeout=FULFIL_TIMEOUT_S)
+        backend = gw.backends[MODEL]
+        art = compile_file(backend.prover.solidity_verifier_path(), "Halo2Verifier")
+        verifier = deploy(w3, provider, art)
+        commitment = bytes.fromhex(gw.cards[MODEL].commitment.removeprefix("0x"))
+        model_id = RegistryClient(w3, dep.registry, provider).register(
+            commitment, verifier, FEE_WEI, backend.n_inputs)
+        paths = backend.prover.paths
+        trusted = TrustedModel.from_settings(
+            gw.cards[MODEL].commitment, paths.settings, vk_path=paths.vk, srs_path=paths.srs,
+            rpc_url=node.rpc_url, verifier_address=verifier)
+        yield Stack(node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted)

@@ -1,0 +1,132 @@
+"""The zk path end to end on real parts: EZKL proofs, anvil, compiled contracts, the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api.demo import FEE_WEI, FULFIL_TIMEOUT_S
+from contracts.bindings import connect, verify_proof_call
+from contracts.clients import RequestStatus
+from contracts.errors import ContractRevert
+from models.digits import load_digits_split
+from tests.e2e.conftest import MODEL, Stack
+from verifier import (
+    InputMismatch,
+    OutputMismatch,
+    ProofInvalid,
+    calldata,
+    check_response,
+    input_commitment,
+    quantize,
+    verify_proof,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _digit(i: int) -> list[float]:
+    return load_digits_split().x_test[i].tolist()
+
+
+def _serve(s: Stack, x: list[float]) -> tuple[dict[str, Any], dict[str, Any]]:
+    resp = s.client_http.infer(MODEL, x, shape=[1, 64])
+    return resp, s.client_http.proof(MODEL, resp["parameters"]["proof_id"], wait_s=300)
+
+
+def _request(s: Stack, x: list[float]) -> int:
+    h = input_commitment(quantize(x, s.trusted.input_scale))
+    return s.escrow(s.payer).request(s.model_id, h, FEE_WEI)
+
+
+def _balance(s: Stack, who: str) -> int:
+    return int(connect(s.node.rpc_url).eth.get_balance(who))
+
+
+def test_valid_proof_is_accepted_on_chain_and_the_provider_is_paid(stack: Stack) -> None:
+    x = _digit(0)
+    req = _request(stack, x)
+    resp, proof = _serve(stack, x)
+    checked = check_response(x, resp, proof, stack.trusted)
+    assert checked.checked_off_chain and checked.checked_on_chain
+    assert checked.prediction == int(load_digits_split().y_test[0])
+    escrow = stack.escrow(stack.provider)
+    credit_before = escrow.credits(stack.provider.address)
+    result = escrow.fulfill(req, *calldata(proof))
+    assert escrow.is_finalized(req)
+    assert escrow.credits(stack.provider.address) == credit_before + FEE_WEI
+    assert result.outputs == calldata(proof)[1][stack.gw.backends[MODEL].n_inputs:]
+    before = _balance(stack, stack.provider.address)
+    w = escrow.withdraw()
+    assert _balance(stack, stack.provider.address) == before + credit_before + FEE_WEI - w.fee_wei
+
+
+def test_tampered_proof_is_rejected_everywhere_and_the_client_refunded(stack: Stack) -> None:
+    x = _digit(1)
+    req = _request(stack, x)
+    resp, proof = _serve(stack, x)
+    proof_bytes, instances = calldata(proof)
+    bad = bytearray(proof_bytes)
+    bad[200] ^= 0x01
+    assert not verify_proof_call(connect(stack.node.rpc_url), stack.verifier, bytes(bad), instances)
+    with pytest.raises(ContractRevert) as err:
+        stack.escrow(stack.provider).fulfill(req, bytes(bad), instances)
+    assert err.value.name == "InvalidProof"
+    tampered = dict(proof, proof_hex="0x" + bad.hex())
+    tampered["ezkl_proof"] = dict(proof["ezkl_proof"], proof=list(bad))
+    with pytest.raises(ProofInvalid):
+        verify_proof(tampered, vk_path=stack.trusted.vk_path, settings_path=stack.trusted.settings_path,
+                     srs_path=stack.trusted.srs_path)
+    escrow = stack.escrow(stack.payer)
+    assert escrow.get_request(req).status == RequestStatus.OPEN
+    with pytest.raises(ContractRevert) as early:
+        escrow.refund(req)
+    assert early.value.name == "DeadlineNotPassed"
+    stack.node.increase_time(FULFIL_TIMEOUT_S + 1)
+    credit = escrow.credits(stack.payer.address)
+    escrow.refund(req)
+    assert escrow.credits(stack.payer.address) == credit + FEE_WEI
+    assert escrow.get_request(req).status == RequestStatus.REFUNDED
+
+
+def test_tampered_output_is_rejected(stack: Stack) -> None:
+    x = _digit(2)
+    req = _request(stack, x)
+    resp, proof = _serve(stack, x)
+    proof_bytes, instances = calldata(proof)
+    n_in = stack.gw.backends[MODEL].n_inputs
+    forged = list(instances)
+    forged[n_in] = (forged[n_in] + 1000) % (2**254)
+    with pytest.raises(ContractRevert) as err:
+        stack.escrow(stack.provider).fulfill(req, proof_bytes, forged)
+    assert err.value.name == "InvalidProof"
+    resp["outputs"][0]["data"][0] += 5.0
+    with pytest.raises(OutputMismatch):
+        check_response(x, resp, proof, stack.trusted)
+
+
+def test_proof_for_another_input_and_replays_are_rejected(stack: Stack) -> None:
+    x_a, x_b = _digit(3), _digit(4)
+    req_a = _request(stack, x_a)
+    resp_b, proof_b = _serve(stack, x_b)
+    escrow = stack.escrow(stack.provider)
+    with pytest.raises(ContractRevert) as err:
+        escrow.fulfill(req_a, *calldata(proof_b))
+    assert err.value.name == "InputMismatch"
+    with pytest.raises(InputMismatch):
+        check_response(x_a, resp_b, proof_b, stack.trusted)
+    req_b = _request(stack, x_b)
+    escrow.fulfill(req_b, *calldata(proof_b))
+    with pytest.raises(ContractRevert) as again:
+        escrow.fulfill(req_b, *calldata(proof_b))
+    assert again.value.name == "AlreadySettled"
+
+
+def test_only_the_registered_provider_can_fulfil(stack: Stack) -> None:
+    x = _digit(5)
+    req = _request(stack, x)
+    _, proof = _serve(stack, x)
+    with pytest.raises(ContractRevert) as err:
+        stack.escrow(stack.payer).fulfill(req, *calldata(proof))
+    assert err.value.name == "NotProvider"
