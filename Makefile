@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test test-fast bench lint format models clean
 
-setup: $(VENV)/.stamp $(TOOLS)/.stamp models
+setup: $(VENV)/.stamp $(TOOLS)/.stamp native models
 
 $(VENV)/.stamp: requirements.lock pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11"; exit 1; }
