@@ -1,0 +1,1 @@
+"""Benchmark scripts: each ``bench/<name>.py`` with ``main()`` writes ``bench/results/<name>.*``."""
