@@ -18,7 +18,14 @@ from onnx.reference import ReferenceEvaluator
 
 from disputes.errors import LoweringError, UnsupportedOpError
 from disputes.ir import InputSpec, Param, Program, Step
-from disputes.quantize import I64, QuantConfig, is_integer_dtype, quantize_weight
+from disputes.quantize import (
+    I64,
+    QuantConfig,
+    clamp_const,
+    is_integer_dtype,
+    quantize_weight,
+    weight_scale,
+)
 
 W_BASE = 1 << 40  # provisional references: inputs < W_BASE <= weights < S_BASE <= steps
 S_BASE = 1 << 50
@@ -76,19 +83,28 @@ class Builder:
         self.steps.append(step)
         return Dyn(S_BASE + len(self.steps) - 1, step.shape, scale, is_int)
 
+    def table_scale(self, a: Const) -> int | None:
+        """Lookup tables are never multiplied in bulk, so they get ``table_bits`` of precision."""
+        if is_integer_dtype(a):
+            return None
+        cfg = self.cfg
+        wide = QuantConfig(**{**cfg.as_dict(), "wbits": cfg.table_bits})
+        return weight_scale(clamp_const(a, cfg), wide)
+
     def to_scale(self, d: Dyn, scale: int) -> Dyn:
         if d.scale == scale:
             return d
         return self.emit("rescale", [d], d.shape, scale, d.is_int)
 
-    def finalize(self, out: Dyn, out_name: str) -> Program:
+    def slot_of(self, ref: int) -> int:
+        """Final slot of a provisional reference (valid once building is done)."""
         n_in, n_w = len(self.inputs), len(self.weights)
+        if ref >= S_BASE:
+            return n_in + n_w + ref - S_BASE
+        return n_in + ref - W_BASE if ref >= W_BASE else ref
 
-        def slot(ref: int) -> int:
-            if ref >= S_BASE:
-                return n_in + n_w + ref - S_BASE
-            return n_in + ref - W_BASE if ref >= W_BASE else ref
-
+    def finalize(self, out: Dyn, out_name: str) -> Program:
+        slot = self.slot_of
         steps = [Step(s.kind, tuple(slot(r) for r in s.inputs), s.shape, s.scale, s.params,
                       s.node) for s in self.steps]
         return Program(self.inputs, self.weights, self.wscales, steps, slot(out.ref), out_name,

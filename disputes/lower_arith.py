@@ -55,7 +55,7 @@ def _add_like(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[V
 
 def mul(b: Builder, x: Val, y: Val) -> Dyn:
     """Product: x*x keeps both scales (exact square), else rounds to the activation scale."""
-    if isinstance(x, Dyn) and x == y:
+    if isinstance(x, Dyn) and isinstance(y, Dyn) and x == y:
         return b.emit("mul", [x, x], x.shape, 2 * x.scale, x.is_int)
     all_int = _all_int([x, y])
     dx, dy = as_dyn(b, x), as_dyn(b, y)

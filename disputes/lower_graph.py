@@ -161,7 +161,9 @@ def lower_model(model: onnx.ModelProto, cfg: QuantConfig | None = None) -> Progr
     out = env.get(g.output[0].name)
     if not isinstance(out, Dyn):
         raise LoweringError("the model output does not depend on its inputs")
-    return b.finalize(out, g.output[0].name)
+    program = b.finalize(out, g.output[0].name)
+    program.names = {k: b.slot_of(v.ref) for k, v in env.items() if isinstance(v, Dyn)}
+    return program
 
 
 def _constant_nodes(g: onnx.GraphProto, opset: int) -> dict[str, Val]:
@@ -173,10 +175,10 @@ def _lower_node(b: Builder, node: onnx.NodeProto, i: int, env: dict[str, Val],
     if node.op_type == "Constant":
         return
     b.node = node.name or f"{node.op_type}_{i}"
-    ins: list[Val | None] = [env[n] if n else None for n in node.input]
     if i in fusions.gelu:
         env[node.output[0]] = table(b, "gelu", as_dyn(b, env[fusions.gelu[i]]), b.cfg.act)
         return
+    ins: list[Val | None] = [env[n] if n else None for n in node.input]
     if i in fusions.bias:
         bias = np.asarray(env[fusions.bias[i]])
         out = matmul(b, as_dyn(b, ins[0]), np.asarray(ins[1]), bias)

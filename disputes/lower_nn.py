@@ -141,12 +141,13 @@ def _layernorm(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[
 
 def layernorm(b: Builder, x: Dyn, eps: float, gamma: Const, beta: Val | None) -> Dyn:
     """mean, centre, exact square, variance, +eps, sqrt, divide, scale, shift (SPEC §6.2)."""
-    x = b.to_scale(x, b.cfg.act)
+    x = b.to_scale(x, min(max(x.scale, b.cfg.act), b.cfg.norm))
     d = aligned_op(b, "sub", [x, reduce_last(b, "reduce_mean", x)])
     var = reduce_last(b, "reduce_mean", mul(b, d, d))
     eps_q = max(1, int(np.floor(eps * 2.0**var.scale + 0.5)))
-    std = sqrt(b, aligned_op(b, "add", [var, np.array(eps_q, dtype=np.int64)]), x.scale)
-    y = mul(b, div(b, d, std), gamma)
+    eps_real = np.array(eps_q / 2.0**var.scale, dtype=np.float64)  # exactly eps_q at var's scale
+    std = sqrt(b, aligned_op(b, "add", [var, eps_real]), x.scale)
+    y = mul(b, div(b, d, std, b.cfg.norm), gamma)
     return y if beta is None else aligned_op(b, "add", [y, beta])
 
 

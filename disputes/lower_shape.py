@@ -131,7 +131,7 @@ def _gather(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val
         return [b.emit("gather", [data], shape, data.scale, data.is_int, axis=ax,
                        indices=ints_of(ii), indices_shape=tuple(ii.shape))]
     if isinstance(idx, Dyn) and not isinstance(data, Dyn) and ax == 0:
-        table = b.weight(np.ascontiguousarray(data))
+        table = b.weight(np.ascontiguousarray(data), b.table_scale(data))
         shape = (*idx.shape, *data.shape[1:])
         return [b.emit("embed", [table, idx], shape, table.scale, table.is_int)]
     raise unsupported(node, "gather needs constant indices or a constant table on axis 0")

@@ -23,12 +23,14 @@ I64 = NDArray[np.int64]
 class QuantConfig:
     """Scales (fractional bits) chosen once per program; all are committed in the program root."""
 
-    act: int = 12  # activations
+    act: int = 14  # activations
     wbits: int = 16  # weights: per-tensor scale so that max|q| < 2**(wbits-1)
+    table_bits: int = 24  # embedding tables: looked up, never multiplied in bulk
     wscale_max: int = 24  # cap on a weight's scale (tiny tensors would otherwise get huge ones)
     lut_out: int = 16  # bounded table functions (erf, tanh, sigmoid)
     exp: int = 16  # exp values inside softmax
     prob: int = 16  # softmax probabilities
+    norm: int = 16  # layer-norm internals: centred input and normalized values
     const_clamp_log2: int = 18  # constants are clamped to ±2**18 (masks use -3.4e38)
 
     def as_dict(self) -> dict[str, int]:
