@@ -1,0 +1,60 @@
+"""Fixed inputs whose checkpoints are pinned in tests/disputes/golden/ (regenerate: run me)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from disputes.executor import load_program
+from disputes.trace import trace
+from tests.disputes.tiny import tiny_block, tiny_input
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def digits_input() -> np.ndarray:
+    from models.digits import load_digits_split
+
+    return load_digits_split().x_test[0].reshape(1, 64)
+
+
+def summary(onnx_path: Path, name: str, x: np.ndarray) -> dict[str, object]:
+    program = load_program(onnx_path)
+    tr = trace(program, {name: x})
+    return {
+        "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "program_root": program.program_root.hex(),
+        "weights_root": program.weights_root.hex(),
+        "steps": [s.kind for s in program.steps],
+        "output_root": tr.output.root.hex(),
+        "checkpoints": [c.hex() for c in tr.checkpoints],
+    }
+
+
+def tiny_summary() -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as d:
+        out = summary(tiny_block(Path(d) / "tiny.onnx"), "x", tiny_input())
+    out.pop("onnx_sha256")  # protobuf bytes may vary by onnx version; the weights root pins it
+    return out
+
+
+def digits_summary() -> dict[str, object]:
+    from models.registry import Registry
+
+    reg = Registry.default()
+    reg.build("digits-mlp")
+    return summary(reg.onnx_path("digits-mlp"), "input", digits_input())
+
+
+def main() -> None:
+    GOLDEN.mkdir(exist_ok=True)
+    for name, fn in [("tiny_block", tiny_summary), ("digits_mlp", digits_summary)]:
+        (GOLDEN / f"{name}.json").write_text(json.dumps(fn(), indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
