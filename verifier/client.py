@@ -31,15 +31,25 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def infer(self, model: str, x: Sequence[float], shape: list[int],
-              input_name: str = "input") -> dict[str, Any]:
+    def infer(
+        self, model: str, x: Sequence[float], shape: list[int], input_name: str = "input"
+    ) -> dict[str, Any]:
         """POST the input; returns the response body (outputs at once, proof id in parameters)."""
-        body = {"inputs": [{"name": input_name, "shape": shape, "datatype": "FP32",
-                            "data": [float(v) for v in x]}]}
+        body = {
+            "inputs": [
+                {
+                    "name": input_name,
+                    "shape": shape,
+                    "datatype": "FP32",
+                    "data": [float(v) for v in x],
+                }
+            ]
+        }
         return self._json(self._http.post(f"/v2/models/{model}/infer", json=body))
 
-    def proof(self, model: str, proof_id: str, wait_s: float = 120.0,
-              poll_s: float = 0.25) -> dict[str, Any]:
+    def proof(
+        self, model: str, proof_id: str, wait_s: float = 120.0, poll_s: float = 0.25
+    ) -> dict[str, Any]:
         """The finished proof document, polling while the gateway answers 202."""
         deadline = time.monotonic() + wait_s
         while True:
@@ -47,8 +57,10 @@ class Client:
             if resp.status_code != 202:
                 return self._json(resp)
             if time.monotonic() > deadline:
-                raise GatewayError(f"proof {proof_id} not ready after {wait_s:.0f}s; "
-                                   "poll again later or raise wait_s")
+                raise GatewayError(
+                    f"proof {proof_id} not ready after {wait_s:.0f}s; "
+                    "poll again later or raise wait_s"
+                )
             time.sleep(poll_s)
 
     @staticmethod

@@ -1,12 +1,12 @@
 """Errors of the dApp verifier library.
 
-    VerinferError
-    └── VerificationError           (the evidence does not check out: do not trust the output)
-        ├── ProofInvalid            (the proof fails verification with the trusted vk/verifier)
-        ├── CommitmentMismatch      (the response or proof names another model)
-        ├── InputMismatch           (the proof is for a different input than the one you sent)
-        ├── OutputMismatch          (the outputs you got are not the outputs that were proven)
-        └── GatewayError            (the gateway answered with an error or not at all)
+VerinferError
+└── VerificationError           (the evidence does not check out: do not trust the output)
+    ├── ProofInvalid            (the proof fails verification with the trusted vk/verifier)
+    ├── CommitmentMismatch      (the response or proof names another model)
+    ├── InputMismatch           (the proof is for a different input than the one you sent)
+    ├── OutputMismatch          (the outputs you got are not the outputs that were proven)
+    └── GatewayError            (the gateway answered with an error or not at all)
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from contracts.encoding import FIELD_MODULUS, input_hash
 
 
@@ -24,7 +26,8 @@ def _round_half_away(v: float) -> int:
 
 def quantize(values: Iterable[float], scale: int) -> list[int]:
     """Field elements EZKL uses for ``values`` at fixed-point ``scale`` (negatives wrap mod p)."""
-    return [_round_half_away(float(v) * 2.0**scale) % FIELD_MODULUS for v in values]
+    # Inputs travel as FP32: quantize the float32 value, as the gateway and EZKL do.
+    return [_round_half_away(float(np.float32(v)) * 2.0**scale) % FIELD_MODULUS for v in values]
 
 
 def felt_to_int(felt: int) -> int:

@@ -11,8 +11,9 @@ from verifier.errors import ProofInvalid
 from verifier.field import parse_instances
 
 
-def verify_proof(proof: dict[str, Any], *, vk_path: Path, settings_path: Path,
-                 srs_path: Path) -> bool:
+def verify_proof(
+    proof: dict[str, Any], *, vk_path: Path, settings_path: Path, srs_path: Path
+) -> bool:
     """True when ``proof`` verifies with the trusted vk; raises ProofInvalid otherwise.
 
     Example::
@@ -24,14 +25,20 @@ def verify_proof(proof: dict[str, Any], *, vk_path: Path, settings_path: Path,
 
     ezkl_proof = proof.get("ezkl_proof")
     if not isinstance(ezkl_proof, dict):
-        raise ProofInvalid("proof document has no 'ezkl_proof' object; fetch the full proof "
-                           "from GET /v2/models/{name}/proofs/{id}")
+        raise ProofInvalid(
+            "proof document has no 'ezkl_proof' object; fetch the full proof "
+            "from GET /v2/models/{name}/proofs/{id}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "proof.json"
         path.write_text(json.dumps(ezkl_proof))
         try:
-            ok = ezkl.verify(proof_path=str(path), settings_path=str(settings_path),
-                             vk_path=str(vk_path), srs_path=str(srs_path))
+            ok = ezkl.verify(
+                proof_path=str(path),
+                settings_path=str(settings_path),
+                vk_path=str(vk_path),
+                srs_path=str(srs_path),
+            )
         except RuntimeError as exc:  # EZKL raises on a bad proof instead of returning False
             raise ProofInvalid(f"proof rejected by EZKL with the trusted vk: {exc}") from exc
     if ok is not True:

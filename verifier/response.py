@@ -37,9 +37,14 @@ class TrustedModel:
     @classmethod
     def from_settings(cls, commitment: str, settings_path: Path, **kw: Any) -> TrustedModel:
         """Scales read from the EZKL settings file the vk was made with."""
-        args = json.loads(settings_path.read_text())["run_args"]
-        return cls(commitment=commitment, input_scale=int(args["input_scale"]),
-                   output_scale=int(args["output_scale"]), settings_path=settings_path, **kw)
+        doc = json.loads(settings_path.read_text())
+        return cls(
+            commitment=commitment,
+            input_scale=int(doc["model_input_scales"][0]),
+            output_scale=int(doc["model_output_scales"][0]),
+            settings_path=settings_path,
+            **kw,
+        )
 
 
 @dataclass(frozen=True)
@@ -58,43 +63,55 @@ class CheckedResponse:
         return max(range(len(self.outputs)), key=self.outputs.__getitem__)
 
 
-def _check_commitments(model: TrustedModel, response: dict[str, Any],
-                       proof: dict[str, Any]) -> None:
+def _check_commitments(
+    model: TrustedModel, response: dict[str, Any], proof: dict[str, Any]
+) -> None:
     params = response.get("parameters") or {}
     if params.get("verification") != "zk":
-        raise VerificationError(f"response verification is {params.get('verification')!r}, "
-                                "not 'zk'; use the optimistic checks for this model")
-    for where, got in (("response", params.get("model_commitment")),
-                       ("proof", proof.get("model_commitment"))):
+        raise VerificationError(
+            f"response verification is {params.get('verification')!r}, "
+            "not 'zk'; use the optimistic checks for this model"
+        )
+    for where, got in (
+        ("response", params.get("model_commitment")),
+        ("proof", proof.get("model_commitment")),
+    ):
         if str(got).lower() != model.commitment.lower():
             raise CommitmentMismatch(f"{where} is for model {got}, expected {model.commitment}")
     if params.get("proof_id") != proof.get("proof_id"):
         raise VerificationError("proof document is not the one the response names")
 
 
-def _check_inputs(model: TrustedModel, x: Sequence[float], instances: list[int],
-                  n_inputs: int) -> None:
+def _check_inputs(
+    model: TrustedModel, x: Sequence[float], instances: list[int], n_inputs: int
+) -> None:
     expected = quantize(x, model.input_scale)
     if n_inputs != len(expected) or instances[:n_inputs] != expected:
-        raise InputMismatch("the proof's public inputs are not your input: the proof is for "
-                            "another request; do not use this output")
+        raise InputMismatch(
+            "the proof's public inputs are not your input: the proof is for "
+            "another request; do not use this output"
+        )
 
 
-def _check_outputs(model: TrustedModel, response: dict[str, Any], instances: list[int],
-                   n_inputs: int) -> list[float]:
+def _check_outputs(
+    model: TrustedModel, response: dict[str, Any], instances: list[int], n_inputs: int
+) -> list[float]:
     proven = dequantize(instances[n_inputs:], model.output_scale)
     outputs = response.get("outputs") or [{}]
     got = [float(v) for v in outputs[0].get("data", [])]
-    tol = 2.0 ** -model.output_scale
-    if len(got) != len(proven) or any(not math.isclose(a, b, abs_tol=tol)
-                                      for a, b in zip(got, proven, strict=True)):
-        raise OutputMismatch("the response's outputs are not the proven outputs; "
-                             "do not use this output")
+    tol = 2.0**-model.output_scale
+    if len(got) != len(proven) or any(
+        not math.isclose(a, b, abs_tol=tol) for a, b in zip(got, proven, strict=True)
+    ):
+        raise OutputMismatch(
+            "the response's outputs are not the proven outputs; do not use this output"
+        )
     return proven
 
 
-def check_response(x: Sequence[float], response: dict[str, Any], proof: dict[str, Any],
-                   model: TrustedModel) -> CheckedResponse:
+def check_response(
+    x: Sequence[float], response: dict[str, Any], proof: dict[str, Any], model: TrustedModel
+) -> CheckedResponse:
     """Confirm ``proof`` is valid, for ``model``, for input ``x`` and for the response's outputs.
 
     Example::
@@ -112,16 +129,19 @@ def check_response(x: Sequence[float], response: dict[str, Any], proof: dict[str
     off = _verify_off_chain(model, proof)
     on = _verify_on_chain(model, proof)
     if not (off or on):
-        raise VerificationError("TrustedModel has neither vk/settings/srs paths nor an "
-                                "rpc_url and verifier_address: nothing to verify the proof with")
+        raise VerificationError(
+            "TrustedModel has neither vk/settings/srs paths nor an "
+            "rpc_url and verifier_address: nothing to verify the proof with"
+        )
     return CheckedResponse(outputs, str(proof["proof_id"]), model.commitment, off, on)
 
 
 def _verify_off_chain(model: TrustedModel, proof: dict[str, Any]) -> bool:
     if not (model.vk_path and model.settings_path and model.srs_path):
         return False
-    return verify_proof(proof, vk_path=model.vk_path, settings_path=model.settings_path,
-                        srs_path=model.srs_path)
+    return verify_proof(
+        proof, vk_path=model.vk_path, settings_path=model.settings_path, srs_path=model.srs_path
+    )
 
 
 def _verify_on_chain(model: TrustedModel, proof: dict[str, Any]) -> bool:
