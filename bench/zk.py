@@ -89,6 +89,31 @@ def prepare(name: str) -> None:
         ZkProver.for_model(name, profile=profile)
 
 
+def verify_gas(name: str) -> int:
+    """Gas of one on-chain verifyProof of a real proof, on a fresh anvil."""
+    from contracts.bindings import connect, deploy, estimate_verify_gas
+    from contracts.chain import Anvil
+    from contracts.compiler import compile_file
+    from contracts.signer import Signer
+    from prover.pipeline import ZkProver
+
+    prover = ZkProver.for_model(name)
+    bundle = prover.prove(_sample(prover.input_shape))
+    art = compile_file(prover.solidity_verifier_path(), "Halo2Verifier")
+    with Anvil() as node:
+        w3 = connect(node.rpc_url)
+        signer = Signer.from_private_key(node.accounts[0].private_key)
+        address = deploy(w3, signer, art)
+        return estimate_verify_gas(w3, address, *bundle.calldata(), sender=signer.address)
+
+
+def machine() -> str:
+    """One line describing this machine (CPU model, cores)."""
+    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                  .splitlines() if ln.startswith("model name")), "unknown CPU")
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def measure(name: str) -> dict[str, Any]:
     """The figures of one model."""
     prepare(name)
@@ -105,7 +130,7 @@ def measure(name: str) -> dict[str, Any]:
         "logrows_default": default["logrows"],
         "agreement": tuned["agreement"],
         "prove_runs": REPEATS,
-        "verify_gas": None,
+        "verify_gas": verify_gas(name),
     }
 
 
@@ -113,12 +138,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     """Markdown table of the results."""
     head = (
         "| model | logrows (tuned / default) | prove s tuned | prove s default | speedup "
-        "| peak RSS MB | verify s | agreement |\n|---|---|---|---|---|---|---|---|"
+        "| peak RSS MB | verify s | verify gas | agreement |\n|---|---|---|---|---|---|---|---|---|"
     )
     rows = [
         f"| {n} | {r['logrows']} / {r['logrows_default']} | {r['prove_s_tuned']} | "
         f"{r['prove_s_default']} | {r['speedup_vs_ezkl_defaults']}x | {r['peak_rss_mb']} | "
-        f"{r['verify_s']} | {r['agreement']} |"
+        f"{r['verify_s']} | {r['verify_gas']:,} | {r['agreement']:.4f} |"
         for n, r in results.items()
     ]
     return "\n".join([head, *rows]) + "\n"
@@ -130,6 +155,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "zk.json").write_text(json.dumps(results, indent=2) + "\n")
     md = table(results)
+    md = f"Measured in one run on {machine()}.\n\n{md}"
     (RESULTS / "zk.md").write_text(f"# zk proving: tuned vs EZKL defaults\n\n{md}")
     print(md)
 
