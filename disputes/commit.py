@@ -30,6 +30,32 @@ def checkpoint_root(roots: Sequence[bytes], n_slots: int) -> bytes:
     return merkle.checkpoint_root(roots, n_slots)
 
 
-def weights_root(weights: Sequence[I64]) -> bytes:
-    """Root over the weight tensors' roots, in slot order."""
-    return checkpoint_root([tensor_root(w) for w in weights], max(1, len(weights)))
+def weights_root(roots: Sequence[bytes]) -> bytes:
+    """Root over the weight tensors' roots, in slot order (a checkpoint-shaped tree)."""
+    return checkpoint_root(roots, max(1, len(roots)))
+
+
+class IncrementalCheckpoints:
+    """Checkpoint roots as slots fill up, each in O(depth) hashes; equals ``checkpoint_root``.
+
+    Example::
+
+        inc = IncrementalCheckpoints(n_slots=8)
+        inc.set(0, root0); inc.root()   # == checkpoint_root([root0], 8)
+    """
+
+    def __init__(self, n_slots: int) -> None:
+        self.depth = merkle.depth_for(n_slots)
+        self.levels = [[merkle.zero_hash(h)] * (1 << (self.depth - h))
+                       for h in range(self.depth + 1)]
+
+    def set(self, slot: int, root: bytes) -> None:
+        self.levels[0][slot] = root
+        idx = slot
+        for h in range(self.depth):
+            idx >>= 1
+            lv = self.levels[h]
+            self.levels[h + 1][idx] = merkle.node_hash(lv[2 * idx], lv[2 * idx + 1])
+
+    def root(self) -> bytes:
+        return self.levels[self.depth][0]

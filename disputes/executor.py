@@ -51,7 +51,8 @@ def load_program(onnx_path: Path | str, cfg: QuantConfig | None = None) -> Progr
 def prepare(program: Program) -> Program:
     """Fill the roots and the float64 weight copies the fast path multiplies with."""
     program.program_root = program_root(program)
-    program.weights_root = commit.weights_root(program.weights)
+    program.weight_roots = [commit.tensor_root(w) for w in program.weights]
+    program.weights_root = commit.weights_root(program.weight_roots)
     program.weights_f64 = [w.astype(np.float64) if w.ndim >= 2 else None
                            for w in program.weights]
     return program

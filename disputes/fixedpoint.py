@@ -58,13 +58,26 @@ def rescale(q: I64, s_from: int, s_to: int) -> I64:
 
 
 def round_div(num: I64, den: I64) -> I64:
-    """Integer division rounded half away from zero; den must be nonzero."""
+    """Integer division rounded half away from zero (broadcasting); den must be nonzero."""
     if np.any(den == 0):
         raise BoundsError("division by zero in an integer step")
-    sign = np.where((num < 0) != (den < 0), -1, 1).astype(np.int64)
-    an, ad = np.abs(num), np.abs(den)
-    check_bound(an, INT64_SAFE, "division numerator")
-    return sign * ((2 * an + ad) // (2 * ad))
+    nonneg = int(num.min(initial=0)) >= 0 and int(den.min(initial=1)) > 0
+    an, ad = (num, den) if nonneg else (np.abs(num), np.abs(den))
+    check_bound(an, INT64_SAFE // 4, "division numerator")
+    q = _floor_div(2 * an + ad, 2 * ad)
+    if nonneg:
+        return q
+    return np.where((num < 0) != (den < 0), -q, q)
+
+
+def _floor_div(n: I64, d: I64) -> I64:
+    """floor(n / d) for n >= 0, d > 0: a float64 estimate corrected by one integer step."""
+    if max_abs(n) >= FLOAT64_EXACT // 2 or max_abs(d) >= FLOAT64_EXACT // 2:
+        return n // d
+    q = np.floor(n / d).astype(np.int64)
+    q -= q * d > n
+    q += (q + 1) * d <= n
+    return q
 
 
 def isqrt(n: I64) -> I64:

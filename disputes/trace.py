@@ -92,7 +92,7 @@ def trace(program: Program, inputs: Mapping[str, ArrayIn], keep_tensors: bool = 
     """Run once, committing to every tensor; checkpoints C_i for every step i."""
     p = program
     roots = [commit.tensor_root(q) for q in quantize_inputs(p, inputs)]
-    roots += [commit.tensor_root(w) for w in p.weights]
+    roots += p.weight_roots
     kept: dict[int, I64] = {}
     out: I64 | None = None
     want = p.output_slot - p.first_step_slot
@@ -109,5 +109,11 @@ def trace(program: Program, inputs: Mapping[str, ArrayIn], keep_tensors: bool = 
 
 def checkpoints(roots: list[bytes], first_step: int, n_slots: int) -> list[bytes]:
     """C_i for each step i over the roots known after step i (later slots zero)."""
-    return [commit.checkpoint_root(roots[: first_step + i + 1], n_slots)
-            for i in range(len(roots) - first_step)]
+    inc = commit.IncrementalCheckpoints(n_slots)
+    for j in range(first_step):
+        inc.set(j, roots[j])
+    out = []
+    for j in range(first_step, len(roots)):
+        inc.set(j, roots[j])
+        out.append(inc.root())
+    return out

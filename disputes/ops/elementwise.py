@@ -60,7 +60,6 @@ def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     sa, sb = in_scales(step)
     sh = step.scale - sa + sb
     num, den = (lshift(a, sh), b) if sh >= 0 else (a, lshift(b, -sh))
-    num, den = np.broadcast_arrays(num, den)
     return _out(step, round_div(num, den))
 
 

@@ -51,27 +51,35 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 
 @kernel("lut")
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    """Piecewise-linear interpolation in a committed table (SPEC §5.1)."""
-    x = rescale(ops[0], in_scales(step)[0], LUT_IN_SCALE)
+    """Piecewise-linear interpolation in a committed table (SPEC §5.1).
+
+    y = T[i] + rshift_round((T[i+1] - T[i]) * f, 6 fractional bits of the segment), where
+    t = clamp(x, lo, hi) - lo at scale 12, i = t >> 6 and f = t & 63.
+    """
+    x = rescale(ops[0], in_scales(step)[0], LUT_IN_SCALE).reshape(-1)
     lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
-    t = np.clip(x, lo, hi) - lo
+    t = np.clip(x, lo, hi)
+    t -= lo
     sh = LUT_IN_SCALE - LUT_SEG_BITS
-    idx, frac = t >> sh, t & ((1 << sh) - 1)
-    table = _table(step)
-    y = table[idx] + rshift_round((table[idx + 1] - table[idx]) * frac, sh)
+    idx = t >> sh
+    t &= (1 << sh) - 1
+    base, slope = _tables(step.tp("table"))
+    t *= np.take(slope, idx, mode="clip")
+    t += 1 << (sh - 1)
+    t >>= sh
+    t += np.take(base, idx, mode="clip")
     if step.param("tail") == "identity":
-        y = np.where(x > hi, rescale(x, LUT_IN_SCALE, step.scale), y)
-    return y
-
-
-def _table(step: Step) -> I64:
-    return _padded(step.tp("table"))
+        big = x > hi
+        if big.any():
+            t[big] = rescale(x[big], LUT_IN_SCALE, step.scale)
+    return t.reshape(step.shape)
 
 
 @functools.lru_cache(maxsize=64)
-def _padded(raw: tuple[int, ...]) -> I64:
-    """The table as an array, padded with its last entry so index n+1 is valid."""
-    return np.array((*raw, raw[-1]), dtype=np.int64)
+def _tables(raw: tuple[int, ...]) -> tuple[I64, I64]:
+    """Table values and per-segment slopes (the last point repeats, so its slope is 0)."""
+    base = np.array((*raw, raw[-1]), dtype=np.int64)
+    return base, np.diff(base).astype(np.int64)
 
 
 @kernel("sqrt")

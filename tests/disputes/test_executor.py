@@ -84,6 +84,9 @@ def test_trace_checkpoints_and_proofs(tiny_program: Program) -> None:
     n = len(tiny_program.steps)
     assert len(tr.checkpoints) == n and len(set(tr.checkpoints)) == n
     assert tr.output.root == run(tiny_program, {"x": tiny_input()}).root
+    for i in (0, 5, n - 1):
+        roots = tr.slot_roots[: tiny_program.slot_of_step(i) + 1]
+        assert tr.checkpoint(i) == merkle.checkpoint_root(roots, tiny_program.n_slots)
     row, proof = tr.leaf_proof(9, 3)
     assert merkle.verify_proof(merkle.leaf_hash(row), 3, proof, tr.tensor_root(9))
     slot = tiny_program.slot_of_step(9)

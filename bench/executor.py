@@ -1,0 +1,142 @@
+"""Benchmark the integer executor against onnxruntime float32, same inputs, 2 threads each.
+
+Usage::
+
+    python -m bench executor        # writes bench/results/executor.json and executor.md
+
+Each model runs in its own child process (so peak RSS is per model): onnxruntime float32,
+our ``run`` (output + its root only) and our full ``trace`` (every tensor root, every
+checkpoint). Both sides use 2 threads: ORT intra-op threads = 2, BLAS threads = 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+MODELS = ["digits-cnn", "minilm-l6", "gpt2-synth"]
+THREADS = 2
+REPEATS = {"onnxruntime": 10, "run": 10, "trace": 3}
+
+
+def _inputs(name: str) -> dict[str, np.ndarray]:
+    if name.startswith("digits"):
+        from models.digits import load_digits_split
+
+        x = load_digits_split().x_test[0]
+        return {"input": x.reshape(1, 64) if name == "digits-mlp" else x.reshape(1, 1, 8, 8)}
+    if name == "minilm-l6":
+        from models.minilm import tokenize
+
+        ids, mask = tokenize(["Verifiable inference lets anyone check a model's answer."])
+        return {"input_ids": ids, "attention_mask": mask}
+    from models.gpt2 import GPT2Shape, sample_ids
+
+    return {"input_ids": sample_ids(GPT2Shape())}
+
+
+def _median_ms(fn: Callable[[], object], n: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def measure(name: str) -> dict[str, Any]:
+    """Times (median ms) for one model, in this process."""
+    import onnxruntime as ort
+    from threadpoolctl import threadpool_limits
+
+    from disputes.executor import load_program, run
+    from disputes.trace import trace
+    from models.registry import Registry
+
+    reg = Registry.default()
+    reg.build(name)
+    path = reg.onnx_path(name)
+    feeds = _inputs(name)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = THREADS, 1
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    t = time.perf_counter()
+    program = load_program(path)
+    load_s = time.perf_counter() - t
+    with threadpool_limits(THREADS):
+        ort_ms = _median_ms(lambda: sess.run(None, feeds), REPEATS["onnxruntime"])
+        run_ms = _median_ms(lambda: run(program, feeds), REPEATS["run"])
+        trace_ms = _median_ms(lambda: trace(program, feeds, keep_tensors=False),
+                              REPEATS["trace"])
+    return {"onnxruntime_ms": round(ort_ms, 2), "run_ms": round(run_ms, 2),
+            "trace_ms": round(trace_ms, 2), "run_ratio": round(run_ms / ort_ms, 2),
+            "trace_ratio": round(trace_ms / ort_ms, 2), "steps": len(program.steps),
+            "load_s": round(load_s, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _child(name: str) -> dict[str, Any]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS),
+           "MKL_NUM_THREADS": str(THREADS)}
+    res = subprocess.run([sys.executable, "-m", "bench.executor", "--child", name], env=env,
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        return {"error": res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"}
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def markdown(results: dict[str, dict[str, Any]]) -> str:
+    head = ("| model | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
+            "| peak RSS MB |\n|---|---|---|---|---|---|---|---|\n")
+    rows = []
+    for name, r in results.items():
+        if "error" in r:
+            rows.append(f"| {name} | error: {r['error']} | | | | | | |")
+            continue
+        rows.append(f"| {name} | {r['steps']} | {r['onnxruntime_ms']} | {r['run_ms']} | "
+                    f"{r['trace_ms']} | {r['run_ratio']}x | {r['trace_ratio']}x | "
+                    f"{r['peak_rss_mb']} |")
+    return (f"# Integer executor vs onnxruntime float32\n\nMachine: {machine()}. Both sides use "
+            f"{THREADS} threads (ORT intra-op threads; BLAS threads). Median of "
+            f"{REPEATS['run']} runs ({REPEATS['trace']} for trace); trace = every tensor root "
+            "and every checkpoint.\n\n" + head + "\n".join(rows) + "\n")
+
+
+def main() -> None:
+    results = {name: _child(name) for name in MODELS}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "executor.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "executor.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(json.dumps(measure(sys.argv[2])))
+    else:
+        main()
