@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from prover.pipeline import ZkProver
 
 from models.card import ModelCard
 from prover import ezkl_ops
+from prover.pipeline import ZkProver
 from prover.quantize import dequantize, felt_from_ezkl_hex
 
 

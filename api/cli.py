@@ -98,7 +98,8 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Machine-readable ou
     def say(title: str, facts: dict[str, Any]) -> None:
         if as_json:
             return
-        console.print(f"[bold green]✓[/] {title}")
+        mark = "[bold yellow]![/]" if title.startswith("WARNING") else "[bold green]✓[/]"
+        console.print(f"{mark} {title}")
         for key, value in facts.items():
             console.print(f"    {key}: {value}")
 

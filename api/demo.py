@@ -14,7 +14,7 @@ from typing import Any
 from web3 import Web3
 
 from api.app import Gateway, create_app
-from api.serve import ServerThread, build_gateway
+from api.serve import ServerThread, build_gateway, prover_backend
 from contracts.bindings import Deployment, connect, deploy, deploy_core, verify_proof_call
 from contracts.chain import Anvil
 from contracts.clients import EscrowClient, RegistryClient
@@ -76,7 +76,7 @@ def _start_chain(node: Anvil, n: Narrator) -> Chain:
 def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
     reg = RegistryClient(chain.w3, chain.deployment.registry, chain.provider)
     for name in MODELS:
-        backend = gw.backends[name]
+        backend = prover_backend(gw, name)
         art = compile_file(backend.prover.solidity_verifier_path(), "Halo2Verifier")
         chain.verifiers[name] = deploy(chain.w3, chain.provider, art)
         commitment = bytes.fromhex(gw.cards[name].commitment.removeprefix("0x"))
@@ -93,7 +93,7 @@ def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
 
 
 def _trusted(chain: Chain, gw: Gateway, name: str) -> TrustedModel:
-    paths = gw.backends[name].prover.paths
+    paths = prover_backend(gw, name).prover.paths
     return TrustedModel.from_settings(
         gw.cards[name].commitment,
         paths.settings,
@@ -144,11 +144,11 @@ def _serve_one(chain: Chain, gw: Gateway, c: Client, name: str, n: Narrator) -> 
 
 def _settle(chain: Chain, name: str, served: dict[str, Any], n: Narrator) -> None:
     escrow = chain.escrow(chain.provider)
-    before = chain.w3.eth.get_balance(chain.provider.address)
+    before = chain.w3.eth.get_balance(Web3.to_checksum_address(chain.provider.address))
     result = escrow.fulfill(served["request_id"], *calldata(served["proof"]))
     credited = escrow.credits(chain.provider.address)
     withdraw = escrow.withdraw()
-    after = chain.w3.eth.get_balance(chain.provider.address)
+    after = chain.w3.eth.get_balance(Web3.to_checksum_address(chain.provider.address))
     net = after - before + result.tx.fee_wei + withdraw.fee_wei
     n.step(
         f"{name}: escrow verified the proof on-chain and paid the provider",

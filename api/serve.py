@@ -38,6 +38,14 @@ def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway
     return Gateway(store, dict(backends), cards, dev_srs=is_dev_srs())
 
 
+def prover_backend(gw: Gateway, name: str) -> ProverBackend:
+    """The real EZKL backend serving ``name`` (the demo and e2e tests need its prover)."""
+    backend = gw.backends[name]
+    if not isinstance(backend, ProverBackend):
+        raise VerinferError(f"{name!r} is not served by the EZKL prover")
+    return backend
+
+
 class ServerThread:
     """Runs a uvicorn server on a daemon thread (demo, tests); yields the base URL."""
 

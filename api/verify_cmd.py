@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prover.pipeline import ZkProver
-
 from api.errors import BadRequestError
 from models.registry import Registry
+from prover.pipeline import ZkProver
 from verifier import TrustedModel, check_response
 
 

@@ -109,8 +109,14 @@ def verify_gas(name: str) -> int:
 
 def machine() -> str:
     """One line describing this machine (CPU model, cores)."""
-    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                  .splitlines() if ln.startswith("model name")), "unknown CPU")
+    model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "unknown CPU",
+    )
     return f"{model}, {os.cpu_count()} cores"
 
 

@@ -38,6 +38,7 @@ def verify_proof(
                 settings_path=str(settings_path),
                 vk_path=str(vk_path),
                 srs_path=str(srs_path),
+                reduced_srs=False,
             )
         except RuntimeError as exc:  # EZKL raises on a bad proof instead of returning False
             raise ProofInvalid(f"proof rejected by EZKL with the trusted vk: {exc}") from exc

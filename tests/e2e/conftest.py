@@ -9,7 +9,7 @@ import pytest
 
 from api.app import Gateway, create_app
 from api.demo import FEE_WEI, FULFIL_TIMEOUT_S
-from api.serve import ServerThread, build_gateway
+from api.serve import ServerThread, build_gateway, prover_backend
 from contracts.bindings import connect, deploy, deploy_core
 from contracts.chain import Anvil
 from contracts.clients import EscrowClient, RegistryClient
@@ -44,14 +44,20 @@ def stack(registry: object) -> Iterator[Stack]:
         provider = Signer.from_private_key(node.accounts[0].private_key)
         payer = Signer.from_private_key(node.accounts[1].private_key)
         dep = deploy_core(w3, provider, fulfil_timeout=FULFIL_TIMEOUT_S)
-        backend = gw.backends[MODEL]
+        backend = prover_backend(gw, MODEL)
         art = compile_file(backend.prover.solidity_verifier_path(), "Halo2Verifier")
         verifier = deploy(w3, provider, art)
         commitment = bytes.fromhex(gw.cards[MODEL].commitment.removeprefix("0x"))
         model_id = RegistryClient(w3, dep.registry, provider).register(
-            commitment, verifier, FEE_WEI, backend.n_inputs)
+            commitment, verifier, FEE_WEI, backend.n_inputs
+        )
         paths = backend.prover.paths
         trusted = TrustedModel.from_settings(
-            gw.cards[MODEL].commitment, paths.settings, vk_path=paths.vk, srs_path=paths.srs,
-            rpc_url=node.rpc_url, verifier_address=verifier)
+            gw.cards[MODEL].commitment,
+            paths.settings,
+            vk_path=paths.vk,
+            srs_path=paths.srs,
+            rpc_url=node.rpc_url,
+            verifier_address=verifier,
+        )
         yield Stack(node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted)

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.slow
 
 def _verinfer(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("verinfer")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=1800,
-                          env=os.environ.copy())
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=1800, env=os.environ.copy()
+    )
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from web3 import Web3
 
 from api.demo import FEE_WEI, FULFIL_TIMEOUT_S
+from api.serve import prover_backend
 from contracts.bindings import connect, verify_proof_call
 from contracts.clients import RequestStatus
 from contracts.errors import ContractRevert
@@ -27,7 +29,8 @@ pytestmark = pytest.mark.slow
 
 
 def _digit(i: int) -> list[float]:
-    return load_digits_split().x_test[i].tolist()
+    x: list[float] = load_digits_split().x_test[i].tolist()
+    return x
 
 
 def _serve(s: Stack, x: list[float]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -41,7 +44,7 @@ def _request(s: Stack, x: list[float]) -> int:
 
 
 def _balance(s: Stack, who: str) -> int:
-    return int(connect(s.node.rpc_url).eth.get_balance(who))
+    return int(connect(s.node.rpc_url).eth.get_balance(Web3.to_checksum_address(who)))
 
 
 def test_valid_proof_is_accepted_on_chain_and_the_provider_is_paid(stack: Stack) -> None:
@@ -56,7 +59,7 @@ def test_valid_proof_is_accepted_on_chain_and_the_provider_is_paid(stack: Stack)
     result = escrow.fulfill(req, *calldata(proof))
     assert escrow.is_finalized(req)
     assert escrow.credits(stack.provider.address) == credit_before + FEE_WEI
-    assert result.outputs == calldata(proof)[1][stack.gw.backends[MODEL].n_inputs:]
+    assert result.outputs == calldata(proof)[1][prover_backend(stack.gw, MODEL).n_inputs :]
     before = _balance(stack, stack.provider.address)
     w = escrow.withdraw()
     assert _balance(stack, stack.provider.address) == before + credit_before + FEE_WEI - w.fee_wei
@@ -65,7 +68,7 @@ def test_valid_proof_is_accepted_on_chain_and_the_provider_is_paid(stack: Stack)
 def test_tampered_proof_is_rejected_everywhere_and_the_client_refunded(stack: Stack) -> None:
     x = _digit(1)
     req = _request(stack, x)
-    resp, proof = _serve(stack, x)
+    _resp, proof = _serve(stack, x)
     proof_bytes, instances = calldata(proof)
     bad = bytearray(proof_bytes)
     bad[200] ^= 0x01
@@ -75,9 +78,14 @@ def test_tampered_proof_is_rejected_everywhere_and_the_client_refunded(stack: St
     assert err.value.name == "InvalidProof"
     tampered = dict(proof, proof_hex="0x" + bad.hex())
     tampered["ezkl_proof"] = dict(proof["ezkl_proof"], proof=list(bad))
+    assert stack.trusted.vk_path and stack.trusted.settings_path and stack.trusted.srs_path
     with pytest.raises(ProofInvalid):
-        verify_proof(tampered, vk_path=stack.trusted.vk_path, settings_path=stack.trusted.settings_path,
-                     srs_path=stack.trusted.srs_path)
+        verify_proof(
+            tampered,
+            vk_path=stack.trusted.vk_path,
+            settings_path=stack.trusted.settings_path,
+            srs_path=stack.trusted.srs_path,
+        )
     escrow = stack.escrow(stack.payer)
     assert escrow.get_request(req).status == RequestStatus.OPEN
     with pytest.raises(ContractRevert) as early:
@@ -95,7 +103,7 @@ def test_tampered_output_is_rejected(stack: Stack) -> None:
     req = _request(stack, x)
     resp, proof = _serve(stack, x)
     proof_bytes, instances = calldata(proof)
-    n_in = stack.gw.backends[MODEL].n_inputs
+    n_in = prover_backend(stack.gw, MODEL).n_inputs
     forged = list(instances)
     forged[n_in] = (forged[n_in] + 1000) % (2**254)
     with pytest.raises(ContractRevert) as err:

@@ -26,18 +26,27 @@ MODEL = TrustedModel(commitment=COMMIT, input_scale=7, output_scale=7)
 
 def test_quantize_rounds_half_away_from_zero_and_wraps_negatives() -> None:
     assert quantize([0.5, 1 / 256, 3 / 256, -3 / 256, -1.0], 7) == [
-        64, 1, 2, FIELD_MODULUS - 2, FIELD_MODULUS - 128,
+        64,
+        1,
+        2,
+        FIELD_MODULUS - 2,
+        FIELD_MODULUS - 128,
     ]
     assert dequantize(quantize([-1.25, 0.75], 7), 7) == [-1.25, 0.75]
 
 
 def _docs(x: list[float], outputs: list[float]) -> tuple[dict[str, Any], dict[str, Any]]:
     felts = quantize(x, 7) + quantize(outputs, 7)
-    proof = {"proof_id": "p1", "model_commitment": COMMIT, "n_inputs": len(x),
-             "instances": ["0x%064x" % f for f in felts]}
-    response = {"outputs": [{"name": "logits", "data": outputs}],
-                "parameters": {"verification": "zk", "model_commitment": COMMIT,
-                               "proof_id": "p1"}}
+    proof = {
+        "proof_id": "p1",
+        "model_commitment": COMMIT,
+        "n_inputs": len(x),
+        "instances": [f"0x{f:064x}" for f in felts],
+    }
+    response = {
+        "outputs": [{"name": "logits", "data": outputs}],
+        "parameters": {"verification": "zk", "model_commitment": COMMIT, "proof_id": "p1"},
+    }
     return response, proof
 
 
