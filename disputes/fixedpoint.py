@@ -71,12 +71,15 @@ def round_div(num: I64, den: I64) -> I64:
 
 
 def _floor_div(n: I64, d: I64) -> I64:
-    """floor(n / d) for n >= 0, d > 0: a float64 estimate corrected by one integer step."""
-    if max_abs(n) >= FLOAT64_EXACT // 2 or max_abs(d) >= FLOAT64_EXACT // 2:
+    """floor(n / d) for n >= 0, d > 0: a float64 estimate corrected by one integer step.
+
+    With n, d < 2**53 both are exact floats and n / d is correctly rounded, so its floor is
+    never below the true floor (integers are representable) and at most one above it.
+    """
+    if int(n.max(initial=0)) >= FLOAT64_EXACT or int(d.max(initial=0)) >= FLOAT64_EXACT:
         return n // d
     q = np.floor(n / d).astype(np.int64)
     q -= q * d > n
-    q += (q + 1) * d <= n
     return q
 
 
