@@ -22,7 +22,9 @@ $(VENV)/.stamp: requirements.lock pyproject.toml
 
 $(TOOLS)/.stamp: tools/package.json tools/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20 and npm"; exit 1; }
-	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	# npm ci rejects this lock (it lists the other platforms' optional anvil builds); install
+	# honours the lock all the same and leaves it unchanged.
+	cd tools && npm install --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m contracts.toolcheck
 	touch $@
 
