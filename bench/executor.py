@@ -79,20 +79,33 @@ def measure(name: str) -> dict[str, Any]:
     with threadpool_limits(THREADS):
         ort_ms = _median_ms(lambda: sess.run(None, feeds), REPEATS["onnxruntime"])
         run_ms = _median_ms(lambda: run(program, feeds), REPEATS["run"])
-        trace_ms = _median_ms(lambda: trace(program, feeds, keep_tensors=False),
-                              REPEATS["trace"])
-    return {"onnxruntime_ms": round(ort_ms, 2), "run_ms": round(run_ms, 2),
-            "trace_ms": round(trace_ms, 2), "run_ratio": round(run_ms / ort_ms, 2),
-            "trace_ratio": round(trace_ms / ort_ms, 2), "steps": len(program.steps),
-            "load_s": round(load_s, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        trace_ms = _median_ms(lambda: trace(program, feeds, keep_tensors=False), REPEATS["trace"])
+    return {
+        "onnxruntime_ms": round(ort_ms, 2),
+        "run_ms": round(run_ms, 2),
+        "trace_ms": round(trace_ms, 2),
+        "run_ratio": round(run_ms / ort_ms, 2),
+        "trace_ratio": round(trace_ms / ort_ms, 2),
+        "steps": len(program.steps),
+        "load_s": round(load_s, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def _child(name: str) -> dict[str, Any]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS),
-           "MKL_NUM_THREADS": str(THREADS)}
-    res = subprocess.run([sys.executable, "-m", "bench.executor", "--child", name], env=env,
-                         capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(THREADS),
+        "OPENBLAS_NUM_THREADS": str(THREADS),
+        "MKL_NUM_THREADS": str(THREADS),
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.executor", "--child", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         return {"error": res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"}
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -111,20 +124,26 @@ def machine() -> str:
 
 
 def markdown(results: dict[str, dict[str, Any]]) -> str:
-    head = ("| model | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
-            "| peak RSS MB |\n|---|---|---|---|---|---|---|---|\n")
+    head = (
+        "| model | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
+        "| peak RSS MB |\n|---|---|---|---|---|---|---|---|\n"
+    )
     rows = []
     for name, r in results.items():
         if "error" in r:
             rows.append(f"| {name} | error: {r['error']} | | | | | | |")
             continue
-        rows.append(f"| {name} | {r['steps']} | {r['onnxruntime_ms']} | {r['run_ms']} | "
-                    f"{r['trace_ms']} | {r['run_ratio']}x | {r['trace_ratio']}x | "
-                    f"{r['peak_rss_mb']} |")
-    return (f"# Integer executor vs onnxruntime float32\n\nMachine: {machine()}. Both sides use "
-            f"{THREADS} threads (ORT intra-op threads; BLAS threads). Median of "
-            f"{REPEATS['run']} runs ({REPEATS['trace']} for trace); trace = every tensor root "
-            "and every checkpoint.\n\n" + head + "\n".join(rows) + "\n")
+        rows.append(
+            f"| {name} | {r['steps']} | {r['onnxruntime_ms']} | {r['run_ms']} | "
+            f"{r['trace_ms']} | {r['run_ratio']}x | {r['trace_ratio']}x | "
+            f"{r['peak_rss_mb']} |"
+        )
+    return (
+        f"# Integer executor vs onnxruntime float32\n\nMachine: {machine()}. Both sides use "
+        f"{THREADS} threads (ORT intra-op threads; BLAS threads). Median of "
+        f"{REPEATS['run']} runs ({REPEATS['trace']} for trace); trace = every tensor root "
+        "and every checkpoint.\n\n" + head + "\n".join(rows) + "\n"
+    )
 
 
 def main() -> None:

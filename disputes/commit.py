@@ -46,8 +46,9 @@ class IncrementalCheckpoints:
 
     def __init__(self, n_slots: int) -> None:
         self.depth = merkle.depth_for(n_slots)
-        self.levels = [[merkle.zero_hash(h)] * (1 << (self.depth - h))
-                       for h in range(self.depth + 1)]
+        self.levels = [
+            [merkle.zero_hash(h)] * (1 << (self.depth - h)) for h in range(self.depth + 1)
+        ]
 
     def set(self, slot: int, root: bytes) -> None:
         self.levels[0][slot] = root

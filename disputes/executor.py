@@ -53,8 +53,7 @@ def prepare(program: Program) -> Program:
     program.program_root = program_root(program)
     program.weight_roots = [commit.tensor_root(w) for w in program.weights]
     program.weights_root = commit.weights_root(program.weight_roots)
-    program.weights_f64 = [w.astype(np.float64) if w.ndim >= 2 else None
-                           for w in program.weights]
+    program.weights_f64 = [w.astype(np.float64) if w.ndim >= 2 else None for w in program.weights]
     return program
 
 
@@ -87,18 +86,21 @@ def quantize_inputs(program: Program, inputs: Mapping[str, ArrayIn]) -> list[I64
     extra = set(inputs) - names
     if extra:
         raise ExecutionInputError(f"unknown input(s) {sorted(extra)}; expected {sorted(names)}")
-    return [_one_input(spec.name, spec.shape, spec.kind, spec.scale, inputs)
-            for spec in program.inputs]
+    return [
+        _one_input(spec.name, spec.shape, spec.kind, spec.scale, inputs) for spec in program.inputs
+    ]
 
 
-def _one_input(name: str, shape: tuple[int, ...], kind: str, scale: int,
-               inputs: Mapping[str, ArrayIn]) -> I64:
+def _one_input(
+    name: str, shape: tuple[int, ...], kind: str, scale: int, inputs: Mapping[str, ArrayIn]
+) -> I64:
     if name not in inputs:
         raise ExecutionInputError(f"missing input {name!r} (shape {list(shape)}, {kind})")
     a = np.asarray(inputs[name])
     if tuple(a.shape) != shape:
-        raise ExecutionInputError(f"input {name!r} has shape {list(a.shape)}; expected "
-                                  f"{list(shape)}")
+        raise ExecutionInputError(
+            f"input {name!r} has shape {list(a.shape)}; expected {list(shape)}"
+        )
     if kind == "int":
         if not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
             raise ExecutionInputError(f"input {name!r} must be integers, got {a.dtype}")
@@ -107,7 +109,7 @@ def _one_input(name: str, shape: tuple[int, ...], kind: str, scale: int,
         raise ExecutionInputError(f"input {name!r} has NaN or infinite values")
     if np.any(np.abs(a.astype(np.float64)) * 2.0**scale >= VALUE_BOUND):
         raise ExecutionInputError(f"input {name!r} has values too large for scale 2**-{scale}")
-    return quantize(a, scale)
+    return quantize(a.astype(np.float64), scale)
 
 
 def _last_uses(program: Program) -> list[int]:
@@ -119,8 +121,13 @@ def _last_uses(program: Program) -> list[int]:
     return last
 
 
-def execute(program: Program, inputs: Mapping[str, ArrayIn], fast: bool = True,
-            keep: bool = False, upto: int | None = None) -> Iterator[tuple[int, I64]]:
+def execute(
+    program: Program,
+    inputs: Mapping[str, ArrayIn],
+    fast: bool = True,
+    keep: bool = False,
+    upto: int | None = None,
+) -> Iterator[tuple[int, I64]]:
     """Yield (step index, output tensor) for each step; frees dead tensors unless ``keep``."""
     ctx = context(program, fast)
     slots: list[I64 | None] = [*quantize_inputs(program, inputs), *program.weights]

@@ -51,8 +51,13 @@ class Step:
 
     def describe(self) -> dict[str, object]:
         """The committed description: kind, operand slots, shape, scale, constants."""
-        return {"kind": self.kind, "inputs": list(self.inputs), "shape": list(self.shape),
-                "scale": self.scale, "params": [[k, _jsonable(v)] for k, v in self.params]}
+        return {
+            "kind": self.kind,
+            "inputs": list(self.inputs),
+            "shape": list(self.shape),
+            "scale": self.scale,
+            "params": [[k, _jsonable(v)] for k, v in self.params],
+        }
 
 
 def _jsonable(v: Param) -> object:
@@ -119,8 +124,9 @@ class Program:
             "version": 1,
             "config": dict(sorted(self.config.items())),
             "inputs": [[i.name, list(i.shape), i.kind, i.scale] for i in self.inputs],
-            "weights": [[list(w.shape), s] for w, s in zip(self.weights, self.weight_scales,
-                                                           strict=True)],
+            "weights": [
+                [list(w.shape), s] for w, s in zip(self.weights, self.weight_scales, strict=True)
+            ],
             "steps": [s.describe() for s in self.steps],
             "output": [self.output_name, self.output_slot],
         }

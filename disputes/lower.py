@@ -73,13 +73,26 @@ class Builder:
             self._memo[key] = Dyn(W_BASE + len(self.weights) - 1, q.shape, s, is_integer_dtype(a))
         return self._memo[key]
 
-    def emit(self, kind: str, ins: list[Dyn], shape: tuple[int, ...], scale: int,
-             is_int: bool = False, **params: Param) -> Dyn:
+    def emit(
+        self,
+        kind: str,
+        ins: list[Dyn],
+        shape: tuple[int, ...],
+        scale: int,
+        is_int: bool = False,
+        **params: Param,
+    ) -> Dyn:
         """Append a step; ``in_scales`` is recorded so each step is self-describing."""
         p: list[tuple[str, Param]] = [("in_scales", tuple(d.scale for d in ins))]
         p += sorted(params.items())
-        step = Step(kind, tuple(d.ref for d in ins), tuple(int(x) for x in shape), scale,
-                    tuple(p), self.node)
+        step = Step(
+            kind,
+            tuple(d.ref for d in ins),
+            tuple(int(x) for x in shape),
+            scale,
+            tuple(p),
+            self.node,
+        )
         self.steps.append(step)
         return Dyn(S_BASE + len(self.steps) - 1, step.shape, scale, is_int)
 
@@ -105,10 +118,19 @@ class Builder:
 
     def finalize(self, out: Dyn, out_name: str) -> Program:
         slot = self.slot_of
-        steps = [Step(s.kind, tuple(slot(r) for r in s.inputs), s.shape, s.scale, s.params,
-                      s.node) for s in self.steps]
-        return Program(self.inputs, self.weights, self.wscales, steps, slot(out.ref), out_name,
-                       self.cfg.as_dict())
+        steps = [
+            Step(s.kind, tuple(slot(r) for r in s.inputs), s.shape, s.scale, s.params, s.node)
+            for s in self.steps
+        ]
+        return Program(
+            self.inputs,
+            self.weights,
+            self.wscales,
+            steps,
+            slot(out.ref),
+            out_name,
+            self.cfg.as_dict(),
+        )
 
 
 def fold(node: onnx.NodeProto, ins: list[Const | None], opset: int) -> list[Const]:
@@ -122,8 +144,9 @@ def fold(node: onnx.NodeProto, ins: list[Const | None], opset: int) -> list[Cons
     return [np.asarray(r) for r in res]
 
 
-def _single_node_model(node: onnx.NodeProto, ins: list[Const | None],
-                       opset: int) -> onnx.ModelProto:
+def _single_node_model(
+    node: onnx.NodeProto, ins: list[Const | None], opset: int
+) -> onnx.ModelProto:
     def vi(name: str, a: Const) -> onnx.ValueInfoProto:
         t = onnx.helper.np_dtype_to_tensor_dtype(a.dtype)
         return onnx.helper.make_tensor_value_info(name, t, a.shape)
@@ -147,8 +170,12 @@ def static_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
 
 def is_int_elem(vi: onnx.ValueInfoProto) -> bool:
     t = vi.type.tensor_type.elem_type
-    return t not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-                     onnx.TensorProto.BFLOAT16)
+    return t not in (
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.DOUBLE,
+        onnx.TensorProto.FLOAT16,
+        onnx.TensorProto.BFLOAT16,
+    )
 
 
 def unsupported(node: onnx.NodeProto, why: str = "") -> UnsupportedOpError:

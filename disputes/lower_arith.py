@@ -105,8 +105,7 @@ def _clip(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]:
     return [b.emit("clip", [x], x.shape, x.scale, x.is_int, lo=max(lo, -lim), hi=min(hi, lim))]
 
 
-_CMP = {"Equal": "eq", "Less": "lt", "LessOrEqual": "le", "Greater": "gt",
-        "GreaterOrEqual": "ge"}
+_CMP = {"Equal": "eq", "Less": "lt", "LessOrEqual": "le", "Greater": "gt", "GreaterOrEqual": "ge"}
 
 
 @handles(*_CMP)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ import onnx
 
 from disputes import lower_arith, lower_nn, lower_shape  # noqa: F401  (register handlers)
 from disputes.errors import LoweringError
+from disputes.ir import Program
 from disputes.lower import (
     HANDLERS,
     Builder,
@@ -29,7 +31,6 @@ from disputes.lower import (
     static_shape,
     unsupported,
 )
-from disputes.ir import Program
 from disputes.lower_arith import table
 from disputes.lower_nn import matmul
 from disputes.quantize import QuantConfig
@@ -59,18 +60,20 @@ def find_fusions(graph: onnx.GraphProto, consts: dict[str, Const]) -> Fusions:
     return f
 
 
-def _single_user(graph: onnx.GraphProto, users: dict[str, list[int]],
-                 outs: set[str]) -> dict[str, int]:
+def _single_user(
+    graph: onnx.GraphProto, users: dict[str, list[int]], outs: set[str]
+) -> dict[str, int]:
     return {k: v[0] for k, v in users.items() if len(v) == 1 and k not in outs}
 
 
 def _other(node: onnx.NodeProto, name: str) -> str:
-    ins = list(node.input)
+    ins = [str(i) for i in node.input]
     return ins[1] if ins[0] == name else ins[0]
 
 
-def _bias_fusions(graph: onnx.GraphProto, consts: dict[str, Const], single: dict[str, int],
-                  f: Fusions) -> None:
+def _bias_fusions(
+    graph: onnx.GraphProto, consts: dict[str, Const], single: dict[str, int], f: Fusions
+) -> None:
     for i, n in enumerate(graph.node):
         if n.op_type != "MatMul" or n.input[1] not in consts or n.output[0] not in single:
             continue
@@ -87,12 +90,18 @@ def _bias_fusions(graph: onnx.GraphProto, consts: dict[str, Const], single: dict
 
 def _is_const(consts: dict[str, Const], name: str, value: float) -> bool:
     v = consts.get(name)
-    return v is not None and v.size == 1 and math.isclose(float(v.reshape(-1)[0]), value,
-                                                          rel_tol=1e-3)
+    return (
+        v is not None and v.size == 1 and math.isclose(float(v.reshape(-1)[0]), value, rel_tol=1e-3)
+    )
 
 
-def _gelu_fusions(graph: onnx.GraphProto, consts: dict[str, Const], single: dict[str, int],
-                  producer: dict[str, int], f: Fusions) -> None:
+def _gelu_fusions(
+    graph: onnx.GraphProto,
+    consts: dict[str, Const],
+    single: dict[str, int],
+    producer: dict[str, int],
+    f: Fusions,
+) -> None:
     """x*0.5*(1+erf(x/sqrt2)) in either multiplication order → one gelu table step."""
     nodes = graph.node
     for i, e in enumerate(nodes):
@@ -111,18 +120,23 @@ def _gelu_fusions(graph: onnx.GraphProto, consts: dict[str, Const], single: dict
 
 def _gelu_input(dn: onnx.NodeProto, consts: dict[str, Const]) -> str | None:
     if dn.op_type == "Div" and _is_const(consts, dn.input[1], math.sqrt(2.0)):
-        return dn.input[0]
+        return str(dn.input[0])
     if dn.op_type == "Mul":
         for k in (0, 1):
             if _is_const(consts, dn.input[1 - k], 1 / math.sqrt(2.0)):
-                return dn.input[k]
+                return str(dn.input[k])
     return None
 
 
-def _gelu_tail(nodes: list[onnx.NodeProto] | object, consts: dict[str, Const],
-               single: dict[str, int], producer: dict[str, int], erf_out: str,
-               x: str) -> list[int] | None:
-    ns = list(nodes)  # type: ignore[call-overload]
+def _gelu_tail(
+    nodes: Sequence[onnx.NodeProto],
+    consts: dict[str, Const],
+    single: dict[str, int],
+    producer: dict[str, int],
+    erf_out: str,
+    x: str,
+) -> list[int] | None:
+    ns = list(nodes)
     a = single.get(erf_out)
     if a is None or ns[a].op_type != "Add" or not _is_const(consts, _other(ns[a], erf_out), 1.0):
         return None
@@ -132,13 +146,21 @@ def _gelu_tail(nodes: list[onnx.NodeProto] | object, consts: dict[str, Const],
     other = _other(ns[m1], ns[a].output[0])
     if other == x:  # (x * (1+erf)) * 0.5
         m2 = single.get(ns[m1].output[0])
-        if m2 is not None and ns[m2].op_type == "Mul" and _is_const(
-                consts, _other(ns[m2], ns[m1].output[0]), 0.5):
+        if (
+            m2 is not None
+            and ns[m2].op_type == "Mul"
+            and _is_const(consts, _other(ns[m2], ns[m1].output[0]), 0.5)
+        ):
             return [a, m1, m2]
         return None
     h = producer.get(other)  # (x * 0.5) * (1+erf)
-    if h is not None and ns[h].op_type == "Mul" and other in single and set(ns[h].input) >= {x} \
-            and _is_const(consts, _other(ns[h], x), 0.5):
+    if (
+        h is not None
+        and ns[h].op_type == "Mul"
+        and other in single
+        and set(ns[h].input) >= {x}
+        and _is_const(consts, _other(ns[h], x), 0.5)
+    ):
         return [a, h, m1]
     return None
 
@@ -170,8 +192,9 @@ def _constant_nodes(g: onnx.GraphProto, opset: int) -> dict[str, Val]:
     return {n.output[0]: fold(n, [], opset)[0] for n in g.node if n.op_type == "Constant"}
 
 
-def _lower_node(b: Builder, node: onnx.NodeProto, i: int, env: dict[str, Val],
-                fusions: Fusions, opset: int) -> None:
+def _lower_node(
+    b: Builder, node: onnx.NodeProto, i: int, env: dict[str, Val], fusions: Fusions, opset: int
+) -> None:
     if node.op_type == "Constant":
         return
     b.node = node.name or f"{node.op_type}_{i}"
@@ -189,10 +212,9 @@ def _lower_node(b: Builder, node: onnx.NodeProto, i: int, env: dict[str, Val],
         env[name] = v
 
 
-def _evaluate(b: Builder, node: onnx.NodeProto, ins: list[Val | None],
-              opset: int) -> list[Val]:
+def _evaluate(b: Builder, node: onnx.NodeProto, ins: list[Val | None], opset: int) -> list[Val]:
     if node.op_type == "Shape" and isinstance(ins[0], Dyn):
-        return fold(node, [np.zeros(ins[0].shape, dtype=np.int8)], opset)
+        return list(fold(node, [np.zeros(ins[0].shape, dtype=np.int8)], opset))
     if not any(isinstance(v, Dyn) for v in ins):
         return list(fold(node, [None if v is None else np.asarray(v) for v in ins], opset))
     handler = HANDLERS.get(node.op_type)

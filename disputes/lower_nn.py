@@ -97,8 +97,18 @@ def _conv(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]:
         ops.append(b.weight(const_of(node, ins[2], "bias").reshape(-1), acc))
     oh = (x.shape[2] + pads[0] + pads[2] - kh) // strides[0] + 1
     ow = (x.shape[3] + pads[1] + pads[3] - kw) // strides[1] + 1
-    return [b.emit("conv", ops, (x.shape[0], o, oh, ow), b.cfg.act, kernel=(kh, kw),
-                   pads=tuple(pads), shift=acc - b.cfg.act, strides=tuple(strides))]
+    return [
+        b.emit(
+            "conv",
+            ops,
+            (x.shape[0], o, oh, ow),
+            b.cfg.act,
+            kernel=(kh, kw),
+            pads=tuple(pads),
+            shift=acc - b.cfg.act,
+            strides=tuple(strides),
+        )
+    ]
 
 
 def ints_or(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
@@ -162,8 +172,11 @@ def _reduce(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val
     if op == "ReduceL2":
         r = sqrt(b, reduce_last(b, "reduce_sum", mul(b, y, y)), y.scale)
     else:
-        r = reduce_last(b, {"ReduceMean": "reduce_mean", "ReduceSum": "reduce_sum",
-                            "ReduceMax": "reduce_max"}[op], y)
+        r = reduce_last(
+            b,
+            {"ReduceMean": "reduce_mean", "ReduceSum": "reduce_sum", "ReduceMax": "reduce_max"}[op],
+            y,
+        )
     return [r if r.shape == out_shape else b.emit("reshape", [r], out_shape, r.scale, r.is_int)]
 
 
@@ -182,5 +195,5 @@ def _move_last(b: Builder, x: Dyn, axes: tuple[int, ...]) -> Dyn:
     y = x if perm == tuple(range(len(x.shape))) else emit_transpose(b, x, perm)
     if len(axes) == 1:
         return y
-    merged = (*y.shape[: len(rest)], int(np.prod(y.shape[len(rest):])))
+    merged = (*y.shape[: len(rest)], int(np.prod(y.shape[len(rest) :])))
     return b.emit("reshape", [y], merged, y.scale, y.is_int)

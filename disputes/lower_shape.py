@@ -20,8 +20,12 @@ from disputes.lower import (
 from disputes.lower_nn import emit_transpose, ints_or
 from disputes.quantize import integral
 
-_FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-                onnx.TensorProto.BFLOAT16)
+_FLOAT_TYPES = (
+    onnx.TensorProto.FLOAT,
+    onnx.TensorProto.DOUBLE,
+    onnx.TensorProto.FLOAT16,
+    onnx.TensorProto.BFLOAT16,
+)
 
 
 def _probe(x: Dyn, fn: object) -> tuple[int, ...]:
@@ -84,16 +88,22 @@ def _slice(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]
     x = as_dyn(b, ins[0])
     starts, ends = (ints_of(const_of(node, ins[i], "starts/ends")) for i in (1, 2))
     rank = len(x.shape)
-    axes = ints_of(const_of(node, ins[3], "axes")) if len(ins) > 3 and ins[3] is not None \
+    axes = (
+        ints_of(const_of(node, ins[3], "axes"))
+        if len(ins) > 3 and ins[3] is not None
         else tuple(range(len(starts)))
-    steps = ints_of(const_of(node, ins[4], "steps")) if len(ins) > 4 and ins[4] is not None \
+    )
+    steps = (
+        ints_of(const_of(node, ins[4], "steps"))
+        if len(ins) > 4 and ins[4] is not None
         else (1,) * len(starts)
-    sl = [slice(None)] * rank
+    )
+    sl: list[slice] = [slice(None)] * rank
     for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
         sl[a % rank] = slice(s, e, st)
     flat: list[int] = []
-    for i, s in enumerate(sl):
-        flat += list(s.indices(x.shape[i]))
+    for i, piece in enumerate(sl):
+        flat += list(piece.indices(x.shape[i]))
     shape = _probe(x, lambda a: a[tuple(sl)])
     return [b.emit("slice", [x], shape, x.scale, x.is_int, slices=tuple(flat))]
 
@@ -127,9 +137,19 @@ def _gather(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val
     if isinstance(data, Dyn) and not isinstance(idx, Dyn):
         ii = np.asarray(idx).astype(np.int64)
         ii = np.where(ii < 0, ii + data.shape[ax], ii)
-        shape = (*data.shape[:ax], *ii.shape, *data.shape[ax + 1:])
-        return [b.emit("gather", [data], shape, data.scale, data.is_int, axis=ax,
-                       indices=ints_of(ii), indices_shape=tuple(ii.shape))]
+        shape = (*data.shape[:ax], *ii.shape, *data.shape[ax + 1 :])
+        return [
+            b.emit(
+                "gather",
+                [data],
+                shape,
+                data.scale,
+                data.is_int,
+                axis=ax,
+                indices=ints_of(ii),
+                indices_shape=tuple(ii.shape),
+            )
+        ]
     if isinstance(idx, Dyn) and not isinstance(data, Dyn) and ax == 0:
         table = b.weight(np.ascontiguousarray(data), b.table_scale(data))
         shape = (*idx.shape, *data.shape[1:])
@@ -140,8 +160,7 @@ def _gather(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val
 @handles("Concat")
 def _concat(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]:
     vals = [v for v in ins if v is not None]
-    scale = max(v.scale if isinstance(v, Dyn) else (0 if integral(v) else b.cfg.act)
-                for v in vals)
+    scale = max(v.scale if isinstance(v, Dyn) else (0 if integral(v) else b.cfg.act) for v in vals)
     ds = [b.to_scale(as_dyn(b, v, scale), scale) for v in vals]
     ax = iattr(node, "axis", 0) % len(ds[0].shape)
     shape = list(ds[0].shape)

@@ -54,8 +54,9 @@ def weight_scale(a: NDArray[np.float64], cfg: QuantConfig) -> int:
     return min(cfg.wscale_max, math.floor(math.log2((2 ** (cfg.wbits - 1) - 1) / m)))
 
 
-def quantize_weight(a: NDArray[np.generic], cfg: QuantConfig,
-                    scale: int | None = None) -> tuple[I64, int]:
+def quantize_weight(
+    a: NDArray[np.generic], cfg: QuantConfig, scale: int | None = None
+) -> tuple[I64, int]:
     """Integer tensor and its scale; integer/bool constants keep scale 0 unless told."""
     if is_integer_dtype(a) and scale is None:
         return a.astype(np.int64), 0

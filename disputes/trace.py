@@ -15,7 +15,7 @@ import numpy as np
 
 from disputes import commit, merkle
 from disputes.errors import TraceError
-from disputes.executor import ArrayIn, I64, Output, execute, make_output, quantize_inputs
+from disputes.executor import I64, ArrayIn, Output, execute, make_output, quantize_inputs
 from disputes.ir import Program
 from disputes.operands import Operand, operands_for
 
@@ -83,12 +83,14 @@ class Trace:
 
     def operands_for(self, i: int, element: tuple[int, ...]) -> list[Operand]:
         """Which operand slots, rows and elements step i's output element depends on."""
-        return operands_for(self.program, self._step(i), element,
-                            lambda slot, idx: int(self.slot_tensor(slot)[idx]))
+        return operands_for(
+            self.program, self._step(i), element, lambda slot, idx: int(self.slot_tensor(slot)[idx])
+        )
 
 
-def trace(program: Program, inputs: Mapping[str, ArrayIn], keep_tensors: bool = True,
-          fast: bool = True) -> Trace:
+def trace(
+    program: Program, inputs: Mapping[str, ArrayIn], keep_tensors: bool = True, fast: bool = True
+) -> Trace:
     """Run once, committing to every tensor; checkpoints C_i for every step i."""
     p = program
     roots = [commit.tensor_root(q) for q in quantize_inputs(p, inputs)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from disputes.ops.base import KERNELS, Ctx, Kernel
 from disputes.ops import elementwise, linear, nonlinear, shape  # noqa: F401  (registers kernels)
+from disputes.ops.base import KERNELS, Ctx, Kernel
 
 __all__ = ["KERNELS", "Ctx", "Kernel"]

@@ -15,8 +15,8 @@ from disputes.fixedpoint import (
     lshift,
     max_abs,
     rescale,
-    rshift_round,
     round_div,
+    rshift_round,
 )
 from disputes.ir import Step
 from disputes.ops.base import I64, Ctx, in_scales, kernel
@@ -110,8 +110,12 @@ def where(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 
 
 _COMPARE = {
-    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
-    "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
 }
 
 

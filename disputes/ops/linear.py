@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 
 from disputes.errors import BoundsError
 from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, max_abs, rshift_round
-from disputes.ops.base import I64, Ctx, kernel
 from disputes.ir import Step
+from disputes.ops.base import I64, Ctx, kernel
 
 FLOAT32_EXACT = 2**24
 INT64_LIMIT = 2**63
@@ -38,7 +38,8 @@ def exact_matmul_nt(a: I64, bt: I64, ctx: Ctx, b_slot: int, extra: int = 0) -> I
         b64 = ctx.f64.get(b_slot)
         bf64 = bt.astype(np.float64) if b64 is None else b64
         return _to_int(np.matmul(a.astype(np.float64), np.swapaxes(bf64, -1, -2)))
-    return np.matmul(a, np.swapaxes(bt, -1, -2))
+    exact: I64 = np.matmul(a, np.swapaxes(bt, -1, -2))
+    return exact
 
 
 def _to_int(x: NDArray[np.float64] | NDArray[np.float32]) -> I64:

@@ -13,8 +13,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from disputes.fixedpoint import INT64_SAFE, VALUE_BOUND, check_bound, isqrt, lshift, rescale
-from disputes.fixedpoint import round_div, rshift_round
+from disputes.fixedpoint import (
+    INT64_SAFE,
+    VALUE_BOUND,
+    check_bound,
+    isqrt,
+    lshift,
+    rescale,
+    round_div,
+    rshift_round,
+)
 from disputes.ir import Param, Step
 from disputes.ops.base import I64, Ctx, in_scales, kernel
 

@@ -24,8 +24,9 @@ def transpose(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 def slice_(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """Per-axis (start, stop, step) triples, already normalized to non-negative bounds."""
     t = step.tp("slices")
-    sl = tuple(slice(t[i], t[i + 1] if t[i + 1] >= 0 else None, t[i + 2])
-               for i in range(0, len(t), 3))
+    sl = tuple(
+        slice(t[i], t[i + 1] if t[i + 1] >= 0 else None, t[i + 2]) for i in range(0, len(t), 3)
+    )
     return np.ascontiguousarray(ops[0][sl])
 
 

@@ -14,12 +14,16 @@ from tests.disputes.tiny import tiny_input
 
 def roots(tiny: Path, digits: Path) -> dict[str, object]:
     out: dict[str, object] = {}
-    for key, path, name, x in [("tiny", tiny, "x", tiny_input()),
-                               ("digits", digits, "input", digits_input())]:
+    for key, path, name, x in [
+        ("tiny", tiny, "x", tiny_input()),
+        ("digits", digits, "input", digits_input()),
+    ]:
         p = load_program(path)
-        out[key] = {"run": run(p, {name: x}).root.hex(),
-                    "ref": run(p, {name: x}, fast=False).root.hex(),
-                    "checkpoints": [c.hex() for c in trace(p, {name: x}).checkpoints]}
+        out[key] = {
+            "run": run(p, {name: x}).root.hex(),
+            "ref": run(p, {name: x}, fast=False).root.hex(),
+            "checkpoints": [c.hex() for c in trace(p, {name: x}).checkpoints],
+        }
     return out
 
 

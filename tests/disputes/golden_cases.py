@@ -19,7 +19,8 @@ GOLDEN = Path(__file__).parent / "golden"
 def digits_input() -> np.ndarray:
     from models.digits import load_digits_split
 
-    return load_digits_split().x_test[0].reshape(1, 64)
+    x: np.ndarray = load_digits_split().x_test[0].reshape(1, 64)
+    return x
 
 
 def summary(onnx_path: Path, name: str, x: np.ndarray) -> dict[str, object]:

@@ -16,11 +16,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _child(threads: int, tiny: Path, digits: Path) -> dict[str, object]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads)}
-    res = subprocess.run([sys.executable, "-m", "tests.disputes.determinism_child", str(tiny),
-                          str(digits)], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=300)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "tests.disputes.determinism_child", str(tiny), str(digits)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return dict(json.loads(res.stdout))
 
 
@@ -30,8 +40,9 @@ def here(tiny_path: Path, digits_mlp_path: Path) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
-def test_same_roots_in_other_processes(threads: int, here: dict[str, object], tiny_path: Path,
-                                       digits_mlp_path: Path) -> None:
+def test_same_roots_in_other_processes(
+    threads: int, here: dict[str, object], tiny_path: Path, digits_mlp_path: Path
+) -> None:
     assert _child(threads, tiny_path, digits_mlp_path) == here
 
 
@@ -40,8 +51,9 @@ def test_fast_and_reference_paths_agree(here: dict[str, object]) -> None:
         assert isinstance(case, dict) and case["run"] == case["ref"]
 
 
-def test_threadpool_limits_in_process(tiny_path: Path, digits_mlp_path: Path,
-                                      here: dict[str, object]) -> None:
+def test_threadpool_limits_in_process(
+    tiny_path: Path, digits_mlp_path: Path, here: dict[str, object]
+) -> None:
     from threadpoolctl import threadpool_limits
 
     for n in (1, 2):

@@ -27,8 +27,15 @@ from verinfer.errors import VerinferError
 
 
 def _export(net: torch.nn.Module, shape: tuple[int, ...], path: Path) -> Path:
-    torch.onnx.export(net, (torch.zeros(shape),), str(path), input_names=["x"],
-                      output_names=["y"], dynamo=False, opset_version=17)
+    torch.onnx.export(
+        net,
+        (torch.zeros(shape),),
+        str(path),
+        input_names=["x"],
+        output_names=["y"],
+        dynamo=False,
+        opset_version=17,
+    )
     return path
 
 
@@ -67,8 +74,10 @@ def test_tiny_block_matches_onnxruntime(tiny_path: Path, tiny_program: Program) 
 
 
 def test_fast_path_equals_reference(tiny_program: Program, digits_mlp: Program) -> None:
-    for prog, x in [(tiny_program, tiny_input()),
-                    (digits_mlp, np.linspace(0, 1, 64, dtype=np.float32).reshape(1, 64))]:
+    for prog, x in [
+        (tiny_program, tiny_input()),
+        (digits_mlp, np.linspace(0, 1, 64, dtype=np.float32).reshape(1, 64)),
+    ]:
         a = run(prog, {prog.inputs[0].name: x}, fast=True)
         b = run(prog, {prog.inputs[0].name: x}, fast=False)
         assert np.array_equal(a.q, b.q) and a.root == b.root
@@ -134,10 +143,13 @@ def test_values_that_would_overflow(digits_mlp: Program) -> None:
 def _embed_model(path: Path) -> Path:
     table = onnx.numpy_helper.from_array(np.arange(20, dtype=np.float32).reshape(5, 4) / 7, "t")
     node = helper.make_node("Gather", ["t", "ids"], ["y"], axis=0)
-    g = helper.make_graph([node], "e", [helper.make_tensor_value_info("ids", TensorProto.INT64,
-                                                                      [1, 3])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4])],
-                          [table])
+    g = helper.make_graph(
+        [node],
+        "e",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4])],
+        [table],
+    )
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     return path
 
@@ -153,12 +165,16 @@ def test_out_of_range_token_ids(tmp_path: Path) -> None:
 
 def test_unsupported_op_names_op_and_node(tmp_path: Path) -> None:
     node = helper.make_node("Cos", ["x"], ["y"], name="my_cos")
-    g = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                                      [2])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
-              str(tmp_path / "c.onnx"))
-    with pytest.raises(UnsupportedOpError, match="'Cos'.*'my_cos'"):
+    g = helper.make_graph(
+        [node],
+        "c",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    onnx.save(
+        helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "c.onnx")
+    )
+    with pytest.raises(UnsupportedOpError, match=r"'Cos'.*'my_cos'"):
         load_program(tmp_path / "c.onnx")
 
 

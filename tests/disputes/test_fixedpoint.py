@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -55,8 +56,9 @@ def test_isqrt_exact(n: int) -> None:
     assert int(isqrt(np.array([n], np.int64))[0]) == math.isqrt(n)
 
 
-def _step(kind: str, shape: tuple[int, ...], scale: int, in_scales: tuple[int, ...],
-          **params: object) -> Step:
+def _step(
+    kind: str, shape: tuple[int, ...], scale: int, in_scales: tuple[int, ...], **params: object
+) -> Step:
     p = (("in_scales", in_scales), *sorted(params.items()))
     return Step(kind, tuple(range(len(in_scales))), shape, scale, p)  # type: ignore[arg-type]
 
@@ -75,8 +77,13 @@ def test_mul_overflow_is_loud() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 40), st.integers(1, 6), st.integers(0, 40),
-       st.integers(0, 2**31))
+@given(
+    st.integers(1, 6),
+    st.integers(1, 40),
+    st.integers(1, 6),
+    st.integers(0, 40),
+    st.integers(0, 2**31),
+)
 def test_matmul_fast_equals_reference(m: int, k: int, n: int, bits: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     hi = 2**bits
@@ -101,13 +108,17 @@ def test_matmul_overflow_is_loud() -> None:
 @pytest.mark.parametrize("fn", ["exp", "erf", "tanh", "sigmoid", "gelu"])
 def test_table_functions_are_close_and_hit_table_points(fn: str) -> None:
     params = lut_params(fn, 16)
-    lo, hi = params[1][1], params[2][1]
-    xs = np.arange(int(lo) * 4096 - 100, int(hi) * 4096 + 100, 37, dtype=np.int64)
+    lo, hi = int(params[1][1]), int(params[2][1])  # type: ignore[arg-type]
+    xs = np.arange(lo * 4096 - 100, hi * 4096 + 100, 37, dtype=np.int64)
     step = Step("lut", (0,), (len(xs),), 16, (("in_scales", (LUT_IN_SCALE,)), *params))
     got = KERNELS["lut"](step, [xs], Ctx()) / 2**16
-    f = {"exp": math.exp, "erf": math.erf, "tanh": math.tanh,
-         "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
-         "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2)))}[fn]
+    f: Callable[[float], float] = {
+        "exp": math.exp,
+        "erf": math.erf,
+        "tanh": math.tanh,
+        "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+        "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
+    }[fn]
     xr = np.clip(xs / 4096, lo, hi if fn != "gelu" else 1e9)
     want = np.array([f(x) for x in xr])
     assert np.max(np.abs(got - want)) < 2e-4 * max(1.0, float(np.max(np.abs(want))))

@@ -23,6 +23,8 @@ def test_tiny_block_golden() -> None:
 def test_digits_mlp_golden() -> None:
     want, got = _load("digits_mlp"), digits_summary()
     if got["onnx_sha256"] != want["onnx_sha256"]:
-        pytest.skip("digits-mlp was rebuilt with different weights; the tiny block still pins "
-                    "the semantics (regenerate: python -m tests.disputes.golden_cases)")
+        pytest.skip(
+            "digits-mlp was rebuilt with different weights; the tiny block still pins "
+            "the semantics (regenerate: python -m tests.disputes.golden_cases)"
+        )
     assert got == want
