@@ -47,14 +47,18 @@ def _inputs(name: str) -> dict[str, np.ndarray]:
     return {"input_ids": sample_ids(GPT2Shape())}
 
 
-def _median_ms(fn: Callable[[], object], n: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+def _interleaved_ms(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median ms of each function, the runs interleaved so load changes hit all sides alike."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()  # warm-up
+    for rep in range(max(REPEATS.values())):
+        for k, fn in fns.items():
+            if rep < REPEATS[k]:
+                t = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t) * 1000)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def measure(name: str) -> dict[str, Any]:
@@ -77,9 +81,14 @@ def measure(name: str) -> dict[str, Any]:
     program = load_program(path)
     load_s = time.perf_counter() - t
     with threadpool_limits(THREADS):
-        ort_ms = _median_ms(lambda: sess.run(None, feeds), REPEATS["onnxruntime"])
-        run_ms = _median_ms(lambda: run(program, feeds), REPEATS["run"])
-        trace_ms = _median_ms(lambda: trace(program, feeds, keep_tensors=False), REPEATS["trace"])
+        ms = _interleaved_ms(
+            {
+                "onnxruntime": lambda: sess.run(None, feeds),
+                "run": lambda: run(program, feeds),
+                "trace": lambda: trace(program, feeds, keep_tensors=False),
+            }
+        )
+    ort_ms, run_ms, trace_ms = ms["onnxruntime"], ms["run"], ms["trace"]
     return {
         "onnxruntime_ms": round(ort_ms, 2),
         "run_ms": round(run_ms, 2),

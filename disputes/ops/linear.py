@@ -6,9 +6,12 @@ an exact integer; it is bit-identical to the int64 reference by construction.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 from disputes.errors import BoundsError
 from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, max_abs, rshift_round
@@ -37,9 +40,26 @@ def exact_matmul_nt(a: I64, bt: I64, ctx: Ctx, b_slot: int, extra: int = 0) -> I
     if ctx.fast and bound < FLOAT64_EXACT:
         b64 = ctx.f64.get(b_slot)
         bf64 = bt.astype(np.float64) if b64 is None else b64
+        if _small_batched(a, bt):
+            with _blas().limit(limits=1, user_api="blas"):
+                return _to_int(np.matmul(a.astype(np.float64), np.swapaxes(bf64, -1, -2)))
         return _to_int(np.matmul(a.astype(np.float64), np.swapaxes(bf64, -1, -2)))
     exact: I64 = np.matmul(a, np.swapaxes(bt, -1, -2))
     return exact
+
+
+SMALL_PRODUCT = 1 << 20  # multiply-adds per matrix below which BLAS threads cost more than help
+
+
+def _small_batched(a: I64, bt: I64) -> bool:
+    """Many small products (attention heads): one BLAS thread each is faster, same bits."""
+    batch = int(np.prod(a.shape[:-2])) if a.ndim > 2 else 1
+    return batch > 1 and a.shape[-2] * a.shape[-1] * bt.shape[-2] < SMALL_PRODUCT
+
+
+@functools.lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _to_int(x: NDArray[np.float64] | NDArray[np.float32]) -> I64:
