@@ -28,7 +28,8 @@ import numpy as np
 RESULTS = Path(__file__).parent / "results"
 MODELS = ["digits-cnn", "minilm-l6", "gpt2-synth"]
 THREADS = 2
-REPEATS = {"onnxruntime": 10, "run": 10, "trace": 3}
+REPEATS = {"onnxruntime": 10, "run": 10, "trace": 4}
+ROUNDS = 2
 
 
 def _inputs(name: str) -> dict[str, np.ndarray]:
@@ -48,13 +49,18 @@ def _inputs(name: str) -> dict[str, np.ndarray]:
 
 
 def _interleaved_ms(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median ms of each function, the runs interleaved so load changes hit all sides alike."""
+    """Median ms of each function; blocks of runs alternate so load changes hit all sides.
+
+    Blocks (not single calls) alternate because onnxruntime's threads spin for a while after
+    a call and would slow whatever runs right after it.
+    """
     times: dict[str, list[float]] = {k: [] for k in fns}
     for fn in fns.values():
         fn()  # warm-up
-    for rep in range(max(REPEATS.values())):
+    for _ in range(ROUNDS):
         for k, fn in fns.items():
-            if rep < REPEATS[k]:
+            time.sleep(0.05)
+            for _ in range(max(1, REPEATS[k] // ROUNDS)):
                 t = time.perf_counter()
                 fn()
                 times[k].append((time.perf_counter() - t) * 1000)
