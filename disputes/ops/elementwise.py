@@ -47,10 +47,14 @@ def sub(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """out = rshift_round(a * b, s_a + s_b - s_out); the exact product must stay below 2**62."""
     a, b = ops
-    if max_abs(a) * max_abs(b) >= INT64_SAFE:
+    bound = max_abs(a) * max_abs(b)
+    if bound >= INT64_SAFE:
         raise BoundsError(f"mul {step.node}: product bound >= 2**62")
     sa, sb = in_scales(step)
-    return _out(step, rshift_round(a * b, sa + sb - step.scale))
+    k = sa + sb - step.scale
+    out = rshift_round(a * b, k)
+    # the proven product bound already keeps the result in range when k >= 0
+    return out if k >= 0 and (bound >> k) + 1 < VALUE_BOUND else _out(step, out)
 
 
 @kernel("div")
