@@ -19,7 +19,7 @@ from disputes.fixedpoint import (
     rshift_round,
 )
 from disputes.ir import Step
-from disputes.ops.base import I64, Ctx, in_scales, kernel
+from disputes.ops.base import I64, Ctx, in_scales, kernel, split_apply
 
 
 def _aligned(step: Step, ops: list[I64]) -> list[I64]:
@@ -33,18 +33,28 @@ def _out(step: Step, q: I64) -> I64:
 
 @kernel("add")
 def add(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    a, b = _aligned(step, ops)
-    return _out(step, a + b)
+    def part(xs: list[I64]) -> I64:
+        a, b = _aligned(step, xs)
+        return _out(step, a + b)
+
+    return split_apply(part, ops, step.shape)
 
 
 @kernel("sub")
 def sub(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    a, b = _aligned(step, ops)
-    return _out(step, a - b)
+    def part(xs: list[I64]) -> I64:
+        a, b = _aligned(step, xs)
+        return _out(step, a - b)
+
+    return split_apply(part, ops, step.shape)
 
 
 @kernel("mul")
 def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return split_apply(lambda xs: _mul(step, xs), ops, step.shape)
+
+
+def _mul(step: Step, ops: list[I64]) -> I64:
     """out = rshift_round(a * b, s_a + s_b - s_out); the exact product must stay below 2**62."""
     a, b = ops
     bound = max_abs(a) * max_abs(b)
@@ -59,6 +69,10 @@ def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 
 @kernel("div")
 def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return split_apply(lambda xs: _div(step, xs), ops, step.shape)
+
+
+def _div(step: Step, ops: list[I64]) -> I64:
     """out = round_div(a * 2**(s_out - s_a + s_b), b) (the shift moves to b when negative)."""
     a, b = ops
     sa, sb = in_scales(step)

@@ -24,7 +24,7 @@ from disputes.fixedpoint import (
     rshift_round,
 )
 from disputes.ir import Param, Step
-from disputes.ops.base import I64, Ctx, in_scales, kernel
+from disputes.ops.base import I64, Ctx, in_scales, kernel, split_apply
 
 LUT_IN_SCALE = 12  # the argument is rescaled to 12 fractional bits before the lookup
 LUT_SEG_BITS = 6  # segments are 2**-6 wide: linear interpolation error < 1e-4 for these functions
@@ -59,12 +59,16 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 
 @kernel("lut")
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return split_apply(lambda xs: _lut(step, xs[0]), ops, step.shape)
+
+
+def _lut(step: Step, a: I64) -> I64:
     """Piecewise-linear interpolation in a committed table (SPEC §5.1).
 
     y = T[i] + rshift_round((T[i+1] - T[i]) * f, 6 fractional bits of the segment), where
     t = clamp(x, lo, hi) - lo at scale 12, i = t >> 6 and f = t & 63.
     """
-    x = rescale(ops[0], in_scales(step)[0], LUT_IN_SCALE).reshape(-1)
+    x = rescale(a, in_scales(step)[0], LUT_IN_SCALE).reshape(-1)
     lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
     t = np.clip(x, lo, hi)
     t -= lo
@@ -80,7 +84,7 @@ def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
         big = x > hi
         if big.any():
             t[big] = rescale(x[big], LUT_IN_SCALE, step.scale)
-    return t.reshape(step.shape)
+    return t.reshape(a.shape)
 
 
 @functools.lru_cache(maxsize=64)

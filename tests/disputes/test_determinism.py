@@ -21,6 +21,7 @@ def _child(threads: int, tiny: Path, digits: Path) -> dict[str, object]:
         "OMP_NUM_THREADS": str(threads),
         "OPENBLAS_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
+        "VERINFER_EXEC_THREADS": str(threads),
     }
     res = subprocess.run(
         [sys.executable, "-m", "tests.disputes.determinism_child", str(tiny), str(digits)],

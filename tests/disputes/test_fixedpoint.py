@@ -122,3 +122,26 @@ def test_table_functions_are_close_and_hit_table_points(fn: str) -> None:
     xr = np.clip(xs / 4096, lo, hi if fn != "gelu" else 1e9)
     want = np.array([f(x) for x in xr])
     assert np.max(np.abs(got - want)) < 2e-4 * max(1.0, float(np.max(np.abs(want))))
+
+
+def test_split_apply_in_two_threads_is_bit_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    from disputes.ops import base
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(-(2**20), 2**20, (1, 12, 128, 128))
+    den = rng.integers(1, 2**20, (1, 12, 128, 1))
+    steps = [
+        (_step("div", x.shape, 16, (14, 14)), [x, den]),
+        (_step("mul", x.shape, 14, (14, 14)), [x, x[:, :1]]),
+        (Step("lut", (0,), x.shape, 16, (("in_scales", (14,)), *lut_params("gelu", 16))), [x]),
+    ]
+    single = [KERNELS[s.kind](s, ops, Ctx()) for s, ops in steps]
+    monkeypatch.setenv("VERINFER_EXEC_THREADS", "2")
+    base._pool.cache_clear()
+    try:
+        assert base._pool() is not None
+        for (s, ops), want in zip(steps, single, strict=True):
+            assert np.array_equal(KERNELS[s.kind](s, ops, Ctx()), want)
+    finally:
+        monkeypatch.delenv("VERINFER_EXEC_THREADS")
+        base._pool.cache_clear()
