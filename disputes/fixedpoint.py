@@ -63,22 +63,28 @@ def round_div(num: I64, den: I64) -> I64:
         raise BoundsError("division by zero in an integer step")
     nonneg = int(num.min(initial=0)) >= 0 and int(den.min(initial=1)) > 0
     an, ad = (num, den) if nonneg else (np.abs(num), np.abs(den))
-    check_bound(an, INT64_SAFE // 4, "division numerator")
-    q = _floor_div(2 * an + ad, 2 * ad)
+    top, dmax = int(an.max(initial=0)), int(ad.max(initial=0))
+    if top >= INT64_SAFE // 4:
+        raise BoundsError(f"division numerator: |value| {top} >= bound 2**60")
+    n2 = an * 2
+    n2 += ad
+    q = _floor_div(n2, 2 * ad, 2 * top + dmax, 2 * dmax)
     if nonneg:
         return q
     return np.where((num < 0) != (den < 0), -q, q)
 
 
-def _floor_div(n: I64, d: I64) -> I64:
+def _floor_div(n: I64, d: I64, n_max: int, d_max: int) -> I64:
     """floor(n / d) for n >= 0, d > 0: a float64 estimate corrected by one integer step.
 
     With n, d < 2**53 both are exact floats and n / d is correctly rounded, so its floor is
     never below the true floor (integers are representable) and at most one above it.
     """
-    if int(n.max(initial=0)) >= FLOAT64_EXACT or int(d.max(initial=0)) >= FLOAT64_EXACT:
+    if n_max >= FLOAT64_EXACT or d_max >= FLOAT64_EXACT:
         return n // d
-    q = np.floor(n / d).astype(np.int64)
+    f = np.divide(n, d, dtype=np.float64)
+    np.floor(f, out=f)
+    q = f.astype(np.int64)
     q -= q * d > n
     return q
 
