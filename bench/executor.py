@@ -138,6 +138,18 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+NOTES = """
+Where the time goes. `run`: the matrix products are exact integers carried in float64 BLAS
+(about 2x float32 BLAS: the floor, see /work/shared/notes/executor-facts.md); the rest is
+int64 NumPy elementwise work (table interpolation for exp/GELU, exact rounded divisions in
+softmax and layer norm, rescaling, bound checks). `trace`: every step output is hashed
+(keccak Merkle tree over rows); MiniLM produces about 146 MB of int64 tensors per trace and
+keccak runs at roughly 150-190 MB/s here, so hashing dominates. Checkpoints are incremental
+(O(log slots) hashes per step). Timings on this shared 2-core machine vary by 2x or more
+when other jobs run; ratios come from one process, measured in alternating blocks.
+"""
+
+
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     head = (
         "| model | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
@@ -157,7 +169,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         f"# Integer executor vs onnxruntime float32\n\nMachine: {machine()}. Both sides use "
         f"{THREADS} threads (ORT intra-op threads; BLAS threads). Median of "
         f"{REPEATS['run']} runs ({REPEATS['trace']} for trace); trace = every tensor root "
-        "and every checkpoint.\n\n" + head + "\n".join(rows) + "\n"
+        "and every checkpoint.\n\n" + head + "\n".join(rows) + "\n" + NOTES
     )
 
 
