@@ -26,6 +26,9 @@ def main() -> None:
         if callable(run):
             print(f"== bench/{name}.py ==", flush=True)
             run()
+    from bench._readme import update_readme
+
+    update_readme()
 
 
 if __name__ == "__main__":
