@@ -34,7 +34,7 @@ models: $(VENV)/.stamp
 demo: setup
 	$(BIN)/verinfer demo
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 test-fast: $(VENV)/.stamp
