@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +39,12 @@ CFLAGS = ["-O3", "-fPIC", "-shared", "-std=c11", "-fno-strict-aliasing"]
 PARALLEL_MIN_BYTES = 1 << 17
 U8 = NDArray[np.uint8]
 
-_U8P = ctypes.POINTER(ctypes.c_uint8)
-_I64P = ctypes.POINTER(ctypes.c_int64)
+IMPL_ENV = "VERINFER_KECCAK_IMPL"
+# Code paths of keccak_batch.c (its VI_* constants): "auto" picks avx2 where the CPU has it.
+IMPLS: dict[str, int] = {"auto": 0, "scalar": 1, "avx2": 2, "portable": 3}
+_ENOMEM, _EUNSUPPORTED = -1, -2
+
+_P = ctypes.c_void_p  # every pointer argument is passed as an int address (cheapest for ctypes)
 
 
 def library_path() -> Path:
@@ -81,14 +86,47 @@ def _lib() -> ctypes.CDLL:
     if sys.byteorder != "little":
         raise MerkleError("the keccak C library assumes a little-endian host")
     lib = ctypes.CDLL(str(build_library()))
-    size = ctypes.c_size_t
-    lib.vi_keccak256_many.argtypes = [_U8P, size, size, _U8P]
-    lib.vi_keccak256_many.restype = None
-    lib.vi_leaf_hashes_i64.argtypes = [_I64P, size, size, _U8P]
-    lib.vi_leaf_hashes_i64.restype = ctypes.c_int
-    lib.vi_node_hashes.argtypes = [_U8P, size, _U8P]
-    lib.vi_node_hashes.restype = None
+    size, cint = ctypes.c_size_t, ctypes.c_int
+    signatures: dict[str, list[type]] = {
+        "vi_keccak256_many": [_P, size, size, cint, _P],
+        "vi_leaf_hashes_i64": [_P, size, size, cint, _P],
+        "vi_node_hashes": [_P, size, cint, _P],
+        "vi_merkle_root": [_P, size, cint, _P],
+        "vi_tensor_roots_i64": [_P, _P, _P, size, cint, _P],
+        "vi_impl_supported": [cint],
+        "vi_impl_resolved": [cint],
+    }
+    for name, argtypes in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes = argtypes
+        fn.restype = cint
     return lib
+
+
+def impl_code(impl: str | None = None) -> int:
+    """The C code path for impl, default ``$VERINFER_KECCAK_IMPL`` or "auto": ``impl_code()``.
+
+    Raises MerkleError for an unknown name or a path this CPU cannot run (avx2 without AVX2)."""
+    name = impl if impl is not None else os.environ.get(IMPL_ENV, "auto") or "auto"
+    if name not in IMPLS:
+        raise MerkleError(f"unknown keccak implementation {name!r}; choose one of {sorted(IMPLS)}")
+    code = IMPLS[name]
+    if not _lib().vi_impl_supported(code):
+        raise MerkleError(f"keccak implementation {name!r} is not supported by this CPU")
+    return code
+
+
+def active_impl(impl: str | None = None) -> str:
+    """The path that impl (or the environment default) runs on this CPU: "avx2" or "scalar"."""
+    resolved = _lib().vi_impl_resolved(impl_code(impl))
+    return next(name for name, code in IMPLS.items() if code == resolved)
+
+
+def _check(rc: int) -> None:
+    if rc == _ENOMEM:
+        raise MerkleError("out of memory while hashing Merkle leaves")
+    if rc != 0:
+        raise MerkleError(f"keccak C library call failed with code {rc}")
 
 
 def _threads() -> int:
@@ -99,13 +137,10 @@ def _threads() -> int:
 
 
 def _chunks(n: int, n_bytes: int) -> list[tuple[int, int]]:
-    parts = min(_threads(), n) if n_bytes >= PARALLEL_MIN_BYTES else 1
-    bounds = [n * k // parts for k in range(parts + 1)]
+    """Split n messages for the threads, cut at multiples of 4 (whole AVX2 groups)."""
+    parts = min(_threads(), max(n // 4, 1)) if n_bytes >= PARALLEL_MIN_BYTES else 1
+    bounds = [0, *(n * k // parts // 4 * 4 for k in range(1, parts)), n]
     return [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
-
-
-def _u8(a: NDArray[np.uint8], offset: int = 0) -> ctypes._Pointer[ctypes.c_uint8]:
-    return ctypes.cast(a.ctypes.data + offset, _U8P)
 
 
 @lru_cache(maxsize=1)
@@ -122,7 +157,7 @@ def _run(chunks: list[tuple[int, int]], one: Callable[[int, int], None]) -> None
         future.result()
 
 
-def keccak256_many(data: bytes | NDArray[np.uint8], length: int) -> U8:
+def keccak256_many(data: bytes | U8, length: int, impl: str | None = None) -> U8:
     """keccak256 of each consecutive ``length``-byte message in data: (n, 32) uint8."""
     buf = np.ascontiguousarray(
         np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data, dtype=np.uint8
@@ -131,45 +166,99 @@ def keccak256_many(data: bytes | NDArray[np.uint8], length: int) -> U8:
     if length and len(buf) % length:
         raise MerkleError(f"{len(buf)} bytes is not a whole number of {length}-byte messages")
     out = np.empty((n, 32), dtype=np.uint8)
-    lib = _lib()
+    lib, code = _lib(), impl_code(impl)
+    src, dst = buf.ctypes.data, out.ctypes.data
 
     def one(lo: int, hi: int) -> None:
-        lib.vi_keccak256_many(_u8(buf, lo * length), hi - lo, length, _u8(out, 32 * lo))
+        _check(lib.vi_keccak256_many(src + lo * length, hi - lo, length, code, dst + 32 * lo))
 
     _run(_chunks(n, len(buf)), one)
     return out
 
 
-def leaf_hashes_i64(rows: NDArray[np.int64]) -> U8:
-    """keccak256(0x00 ‖ big-endian int64s) of each row of a 2-d int64 array: (n, 32) uint8."""
+def _rows_i64(rows: NDArray[np.int64]) -> NDArray[np.int64]:
     data = np.ascontiguousarray(rows, dtype=np.int64)
+    if data.ndim != 2:
+        raise MerkleError(f"leaf rows must be a 2-d int64 array; got shape {data.shape}")
+    return data
+
+
+def leaf_hashes_i64(rows: NDArray[np.int64], impl: str | None = None) -> U8:
+    """keccak256(0x00 ‖ big-endian int64s) of each row of a 2-d int64 array: (n, 32) uint8."""
+    data = _rows_i64(rows)
     n, width = data.shape
     out = np.empty((n, 32), dtype=np.uint8)
-    lib = _lib()
+    lib, code = _lib(), impl_code(impl)
+    src, dst = data.ctypes.data, out.ctypes.data
 
     def one(lo: int, hi: int) -> None:
-        ptr = ctypes.cast(data.ctypes.data + 8 * width * lo, _I64P)
-        if lib.vi_leaf_hashes_i64(ptr, hi - lo, width, _u8(out, 32 * lo)) != 0:
-            raise MerkleError("out of memory while hashing Merkle leaves")
+        _check(lib.vi_leaf_hashes_i64(src + 8 * width * lo, hi - lo, width, code, dst + 32 * lo))
 
     if n:
         _run(_chunks(n, data.nbytes), one)
     return out
 
 
-def node_hashes(children: U8) -> U8:
+def node_hashes(children: U8, impl: str | None = None) -> U8:
     """keccak256(0x01 ‖ left ‖ right) of consecutive pairs of an (2m, 32) array: (m, 32) uint8."""
     data = np.ascontiguousarray(children, dtype=np.uint8).reshape(-1, 64)
     m = len(data)
     out = np.empty((m, 32), dtype=np.uint8)
-    lib = _lib()
+    lib, code = _lib(), impl_code(impl)
+    src, dst = data.ctypes.data, out.ctypes.data
 
     def one(lo: int, hi: int) -> None:
-        lib.vi_node_hashes(_u8(data, 64 * lo), hi - lo, _u8(out, 32 * lo))
+        _check(lib.vi_node_hashes(src + 64 * lo, hi - lo, code, dst + 32 * lo))
 
     if m:
         _run(_chunks(m, data.nbytes), one)
     return out
+
+
+def merkle_root(leaves: U8, impl: str | None = None) -> bytes:
+    """Root of the tree over (n, 32) leaf hashes, zero-padded (merkle.py rule 4), in one C call."""
+    data = np.ascontiguousarray(leaves, dtype=np.uint8).reshape(-1, 32)
+    out = np.empty(32, dtype=np.uint8)
+    _check(_lib().vi_merkle_root(data.ctypes.data, len(data), impl_code(impl), out.ctypes.data))
+    return out.tobytes()
+
+
+def tensor_roots_i64(tensors: Sequence[NDArray[np.int64]], impl: str | None = None) -> list[bytes]:
+    """Merkle roots (merkle.py rules 2-4) of many 2-d int64 row arrays: ``[root, ...]``.
+
+    Leaves and tree levels are hashed in C without going back to Python per tensor. The list is
+    cut into one contiguous run per thread with about equal bytes each (one C call per thread);
+    a single big tensor instead has its leaves split across the threads."""
+    arrays = [_rows_i64(t) for t in tensors]
+    count = len(arrays)
+    lib, code = _lib(), impl_code(impl)
+    if count == 1 and arrays[0].nbytes >= PARALLEL_MIN_BYTES and _threads() > 1:
+        return [merkle_root(leaf_hashes_i64(arrays[0], impl), impl)]
+    ptrs = np.array([a.ctypes.data for a in arrays], dtype=np.uintp)
+    n_rows = np.array([a.shape[0] for a in arrays], dtype=np.uintp)
+    widths = np.array([a.shape[1] for a in arrays], dtype=np.uintp)
+    out = np.empty((count, 32), dtype=np.uint8)
+    sizes = np.cumsum([a.nbytes for a in arrays])
+    total = int(sizes[-1]) if count else 0
+    parts = min(_threads(), count) if total >= PARALLEL_MIN_BYTES else 1
+    cuts = [int(np.searchsorted(sizes, total * k // parts)) for k in range(1, parts)]
+    bounds = sorted({0, *cuts, count})
+    word = ptrs.itemsize
+
+    def one(lo: int, hi: int) -> None:
+        rc = lib.vi_tensor_roots_i64(
+            ptrs.ctypes.data + word * lo,
+            n_rows.ctypes.data + word * lo,
+            widths.ctypes.data + word * lo,
+            hi - lo,
+            code,
+            out.ctypes.data + 32 * lo,
+        )
+        _check(rc)
+
+    if count:
+        _run([(lo, hi) for lo, hi in itertools.pairwise(bounds) if lo < hi], one)
+    return [row.tobytes() for row in out]
 
 
 if __name__ == "__main__":

@@ -29,10 +29,11 @@ The exact rules (the Solidity one-step verifier re-implements them; keep both in
 Usage::
 
     import numpy as np
-    from disputes.merkle import MerkleTree, tensor_root, verify_proof
+    from disputes.merkle import MerkleTree, tensor_root, tensor_roots, verify_proof
     q = np.arange(12, dtype=np.int64).reshape(3, 4)
     tree = MerkleTree.from_tensor(q)
     assert verify_proof(tree.leaf(2), 2, tree.proof(2), tree.root) and tree.root == tensor_root(q)
+    assert tensor_roots([q, q.T]) == [tensor_root(q), tensor_root(q.T)]
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from eth_hash.auto import keccak
 from numpy.typing import ArrayLike, NDArray
 
 from disputes.errors import MerkleError
-from disputes.keccak_native import leaf_hashes_i64, node_hashes
+from disputes.keccak_native import leaf_hashes_i64, node_hashes, tensor_roots_i64
 
 ZERO = bytes(32)
 LEAF_PREFIX = b"\x00"
@@ -184,8 +185,19 @@ def verify_proof(
 
 
 def tensor_root(tensor: ArrayLike) -> bytes:
-    """Merkle root of an int64 tensor's rows: ``tensor_root(np.zeros((128, 384), np.int64))``."""
-    return MerkleTree.from_tensor(tensor).root
+    """Merkle root of an int64 tensor's rows: ``tensor_root(np.zeros((128, 384), np.int64))``.
+
+    Equal to ``MerkleTree.from_tensor(tensor).root`` but computed in one C call (no levels kept).
+    """
+    return tensor_roots_i64([as_rows(tensor)])[0]
+
+
+def tensor_roots(tensors: Sequence[ArrayLike]) -> list[bytes]:
+    """Roots of many tensors at once: ``tensor_roots(trace) == [tensor_root(t) for t in trace]``.
+
+    The fastest way to commit a whole trace: one C call per thread hashes all leaves and levels
+    (see ``disputes.keccak_native.tensor_roots_i64``)."""
+    return tensor_roots_i64([as_rows(t) for t in tensors])
 
 
 def _checkpoint_tree(roots: Sequence[bytes], n_slots: int) -> MerkleTree:
