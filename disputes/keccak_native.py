@@ -117,7 +117,7 @@ def impl_code(impl: str | None = None) -> int:
 
 
 def active_impl(impl: str | None = None) -> str:
-    """The path that impl (or the environment default) runs on this CPU: "avx2" or "scalar"."""
+    """The path impl (or the environment default) runs here: "avx2", "scalar" or "portable"."""
     resolved = _lib().vi_impl_resolved(impl_code(impl))
     return next(name for name, code in IMPLS.items() if code == resolved)
 

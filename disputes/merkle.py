@@ -64,7 +64,7 @@ def as_rows(tensor: ArrayLike) -> NDArray[np.int64]:
         arr = arr.astype(np.int64)
     if arr.ndim == 0:
         return arr.reshape(1, 1)
-    return arr.reshape(-1, arr.shape[-1])
+    return arr.reshape(int(np.prod(arr.shape[:-1])), arr.shape[-1])  # also for width 0
 
 
 def leaf_hashes(tensor: ArrayLike) -> U8:

@@ -22,6 +22,7 @@ from disputes.merkle import (
     leaf_hashes,
     node_hash,
     tensor_root,
+    tensor_roots,
     verify_proof,
     zero_hash,
 )
@@ -207,3 +208,111 @@ def test_missing_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CC", "no-such-cc-verinfer")
     with pytest.raises(MerkleError, match="not found"):
         keccak_native.build_library(force=True)
+
+
+# --- the C code paths against each other (VERINFER_KECCAK_IMPL / impl=...) ---------------------
+
+IMPL_NAMES = ["portable", "scalar", "avx2"]
+LENGTHS = [0, 1, 135, 136, 137, 271, 272, 3072, 12288]
+# Row widths whose leaf messages (1 + 8w bytes) sit around the rate (136) and at trace sizes.
+WIDTHS = [0, 1, 15, 16, 17, 33, 34, 128, 384, 1536]
+ABC = "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+
+
+def supported(impl: str) -> bool:
+    try:
+        keccak_native.impl_code(impl)
+    except MerkleError:
+        return False
+    return True
+
+
+def require(impl: str) -> None:
+    if not supported(impl):
+        pytest.skip(f"this CPU cannot run the {impl} keccak path")
+
+
+def test_avx2_is_tested_where_the_cpu_has_it() -> None:
+    with open("/proc/cpuinfo") as f:
+        has_avx2 = " avx2" in f.read()
+    assert supported("avx2") == has_avx2
+    assert keccak_native.active_impl("auto") == ("avx2" if has_avx2 else "scalar")
+
+
+@pytest.mark.parametrize("impl", IMPL_NAMES)
+def test_known_answers_on_every_path(impl: str) -> None:
+    require(impl)
+    got = keccak_native.keccak256_many(b"abc" * 5, 3, impl)  # 4 in one AVX2 group + 1 scalar
+    assert [g.tobytes().hex() for g in got] == [ABC] * 5
+    empty = keccak_native.keccak256_many(np.zeros(0, np.uint8), 0, impl)
+    assert empty[0].tobytes() == keccak(b"")
+    q = np.array([[1, -1], [2**63 - 1, -(2**63)], [0, 7]], dtype=np.int64)
+    tree = MerkleTree.from_leaves(keccak_native.leaf_hashes_i64(q, impl))
+    assert tree.root.hex() == PINNED_ROOT
+    assert keccak_native.tensor_roots_i64([q], impl)[0].hex() == PINNED_ROOT
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_paths_agree_on_byte_messages(length: int) -> None:
+    data = np.random.default_rng(length).integers(0, 256, size=9 * length, dtype=np.uint8)
+    want = [keccak(data[i * length : (i + 1) * length].tobytes()) for i in range(9)]
+    for impl in filter(supported, IMPL_NAMES):
+        for n in range(1, 10):
+            got = keccak_native.keccak256_many(data[: n * length], length, impl) if length else None
+            digests = [g.tobytes() for g in got] if got is not None else want[:n]
+            assert digests == want[:n], (impl, n)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_paths_agree_on_leaves(width: int) -> None:
+    rows = np.random.default_rng(width).integers(-(2**63), 2**63 - 1, (9, width), np.int64)
+    want = [ref_leaf(r) for r in rows.tolist()]
+    for impl in filter(supported, IMPL_NAMES):
+        for n in range(1, 10):
+            got = keccak_native.leaf_hashes_i64(rows[:n], impl)
+            assert [g.tobytes() for g in got] == want[:n], (impl, n)
+
+
+def test_paths_agree_on_nodes_and_roots() -> None:
+    children = np.random.default_rng(3).integers(0, 256, size=(18, 32), dtype=np.uint8)
+    pairs = [(children[2 * i].tobytes(), children[2 * i + 1].tobytes()) for i in range(9)]
+    for impl in filter(supported, IMPL_NAMES):
+        for m in range(1, 10):
+            got = keccak_native.node_hashes(children[: 2 * m], impl)
+            assert [g.tobytes() for g in got] == [ref_node(a, b) for a, b in pairs[:m]], impl
+        for n in range(0, 19):
+            leaves = [c.tobytes() for c in children[:n]]
+            assert keccak_native.merkle_root(children[:n], impl) == ref_root(leaves), (impl, n)
+
+
+def test_env_var_forces_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = np.arange(7 * 20, dtype=np.int64).reshape(7, 20) - 70
+    want = [ref_leaf(r) for r in rows.tolist()]
+    for impl in filter(supported, IMPL_NAMES):
+        monkeypatch.setenv(keccak_native.IMPL_ENV, impl)
+        assert keccak_native.active_impl() == impl
+        assert [h.tobytes() for h in leaf_hashes(rows)] == want
+        assert tensor_root(rows) == ref_root(want)
+    monkeypatch.setenv(keccak_native.IMPL_ENV, "sse9")
+    with pytest.raises(MerkleError, match="unknown keccak implementation"):
+        leaf_hashes(rows)
+
+
+def test_tensor_roots_match_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    tensors: list[np.ndarray] = [
+        rng.integers(-(2**40), 2**40, size=shape, dtype=np.int64)
+        for shape in [(5, 3), (0, 4), (), (9,), (2, 3, 17), (33, 1), (64, 48), (3, 0), (130, 40)]
+    ]
+    want = [MerkleTree.from_tensor(t).root for t in tensors]
+    assert want[1] == Z and want[2] == ref_leaf([int(tensors[2])])
+    assert want[7] == ref_root([ref_leaf([])] * 3)
+    for impl in filter(supported, IMPL_NAMES):
+        monkeypatch.setenv(keccak_native.IMPL_ENV, impl)
+        assert tensor_roots(tensors) == want
+        assert [tensor_root(t) for t in tensors] == want
+    monkeypatch.delenv(keccak_native.IMPL_ENV)
+    monkeypatch.setattr(keccak_native, "PARALLEL_MIN_BYTES", 1)  # threads for every batch
+    assert tensor_roots(tensors) == want
+    assert tensor_roots(tensors[-1:]) == want[-1:]  # one big tensor: leaves split over threads
+    assert tensor_roots([]) == []
