@@ -7,8 +7,53 @@ ctypes releases the GIL during each call, so big batches are split across thread
 
 Usage::
 
-    from disputes.keccak_native import keccak256_many, leaf_hashes_i64, node_hashes
-    digests = keccak256_many(b"", 1)            # (1, 32) uint8: keccak256 of the empty string
+    from disputes.keccak_native import keccak256_many, leaf_hashes_i64, tensor_roots_i64
+    digests = keccak256_many(b"", 0)            # (1, 32) uint8: keccak256 of the empty string
+    roots = tensor_roots_i64([rows_a, rows_b])  # Merkle roots of 2-d int64 arrays, in C
+
+Design
+------
+* **4-way AVX2.** ``keccak_f4`` runs keccak-f[1600] on 4 independent states at once: 25
+  ``__m256i`` lanes, lane i of state j in 64-bit element j; rotations are shift/shift/or
+  (rotations by 8 and 56 are one ``vpshufb``, by 1 an add), chi is ``vpandn``. All leaves of a
+  tensor have the same length and nodes are all 65 bytes, so messages go 4 at a time; the < 4
+  left over go through the scalar path. Compiled with ``__attribute__((target("avx2")))`` and
+  chosen at run time by ``__builtin_cpu_supports``; the flags (CFLAGS) stay portable (no
+  ``-march=native``), so one build dir serves any x86-64.
+* **Scalar.** The permutation is fully unrolled with the 25 lanes in local variables (XKCP
+  opt64 style), compiled twice: plain C ("portable") and with BMI1/BMI2 (``andn``, ``rorx``),
+  which "scalar" uses when the CPU has them.
+* **Fused packing.** A leaf is ``0x00 ‖ be64(row)`` and a node ``0x01 ‖ left ‖ right``: both are
+  "a prefix byte and 8-byte words", so the lanes are built straight from the int64 row (or the
+  child hashes): ``lane_k = (x_k << 8) | (x_{k-1} >> 56)``, ``x_k`` the byte-swapped int64. No
+  packed copy is made anywhere.
+* **Roots in C.** ``vi_merkle_root`` / ``vi_tensor_roots_i64`` hash the levels in place in C
+  (Z_h padding computed on the way up), so committing a tensor is one call, and
+  :func:`tensor_roots_i64` commits a whole list of tensors with one C call per thread (the list
+  cut into runs of about equal bytes). Batches under ``PARALLEL_MIN_BYTES`` stay on the calling
+  thread: a handoff to the pool costs ~0.1-0.15 ms.
+* **Choosing the path.** Every function takes ``impl`` ("auto", "avx2", "scalar", "portable");
+  the default is ``$VERINFER_KECCAK_IMPL`` or "auto" (= avx2 where the CPU has it). Forcing a
+  path the CPU cannot run raises MerkleError. The tests run all paths against each other and
+  against eth_hash.
+
+Figures (AMD EPYC Zen 3, 2 cores, AVX2 + BMI2, gcc 12 -O3; MB/s of int64 row data hashed into
+leaves of 384-wide rows; "old" is the previous one-message-at-a-time C code with a byte-packed
+copy of each row):
+
+==============  ============  ============  ==================
+path            1 thread      2 threads     65-byte nodes, 1 t
+==============  ============  ============  ==================
+old             314 MB/s      605 MB/s      —
+portable        285 MB/s      555 MB/s      1.1 M/s
+scalar (BMI2)   340 MB/s      665 MB/s      1.3 M/s
+avx2            1135 MB/s     2190 MB/s     4.1 M/s
+==============  ============  ============  ==================
+
+Committing a MiniLM-sized trace (100 tensors 128×384 + 13 of 128×1536 + 36 of 12×128×128, 116 MB
+of int64; leaves and all tree levels): old ``tensor_root`` per tensor 268 ms (2 threads; 450 ms
+on one core); now ``tensor_roots_i64`` / ``merkle.tensor_roots`` 66 ms with 2 threads, 117 ms on
+one; ``merkle.tensor_root`` per tensor (one thread each, under PARALLEL_MIN_BYTES) 90 ms.
 """
 
 from __future__ import annotations
@@ -34,9 +79,9 @@ from disputes.errors import MerkleError
 SOURCE = Path(__file__).with_name("keccak_batch.c")
 BUILD_DIR = Path(__file__).resolve().parents[1] / "build" / "native"
 CFLAGS = ["-O3", "-fPIC", "-shared", "-std=c11", "-fno-strict-aliasing"]
-# Below this many bytes per batch (~1 ms of hashing), handing work to threads costs more than it
-# saves.
-PARALLEL_MIN_BYTES = 1 << 17
+# Below this many bytes per batch (~1 ms of AVX2 hashing), handing work to the thread pool
+# (~0.1-0.15 ms a handoff) costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 20
 U8 = NDArray[np.uint8]
 
 IMPL_ENV = "VERINFER_KECCAK_IMPL"
@@ -262,4 +307,4 @@ def tensor_roots_i64(tensors: Sequence[NDArray[np.int64]], impl: str | None = No
 
 
 if __name__ == "__main__":
-    print(build_library(force="--force" in sys.argv))
+    print(build_library(force="--force" in sys.argv), f"(keccak path: {active_impl()})")
