@@ -53,7 +53,9 @@ avx2            1135 MB/s     2190 MB/s     4.1 M/s
 Committing a MiniLM-sized trace (100 tensors 128×384 + 13 of 128×1536 + 36 of 12×128×128, 116 MB
 of int64; leaves and all tree levels): old ``tensor_root`` per tensor 268 ms (2 threads; 450 ms
 on one core); now ``tensor_roots_i64`` / ``merkle.tensor_roots`` 66 ms with 2 threads, 117 ms on
-one; ``merkle.tensor_root`` per tensor (one thread each, under PARALLEL_MIN_BYTES) 90 ms.
+one; ``merkle.tensor_root`` called per tensor 90-105 ms (each 128×384 tensor is under
+PARALLEL_MIN_BYTES, so only the bigger ones use both cores). Thread figures need the second
+core idle; with another process busy, 2 threads measure like 1.
 """
 
 from __future__ import annotations
