@@ -89,6 +89,36 @@ def _floor_div(n: I64, d: I64, n_max: int, d_max: int) -> I64:
     return q
 
 
+def div_scaled(a: I64, b: I64, t: int) -> tuple[I64, int] | None:
+    """``round_div(a * 2**t, b)`` (``round_div(a, b * 2**-t)`` for t < 0) and a bound on |result|.
+
+    One correctly rounded float64 division: with N = 2|n| + |d| and D = 2|d| (n, d the shifted
+    integers), floor(fl(N / D)) = floor(N / D) whenever N + D < 2**53 (a quotient below the
+    integer q + 1 is at least 1/D below it, more than half an ulp of q + 1). Numerator and
+    denominator are both scaled by 2**-t (exact), so the shift costs no pass. Returns None
+    (use ``round_div``) when that condition fails or some divisor is not positive.
+    """
+    if b.size == 0 or a.size == 0:
+        return None
+    dmin, dmax = int(b.min()), int(b.max())
+    amin, amax = int(a.min()), int(a.max())
+    top = max(amax, -amin)
+    n_max, d_max = (top << max(t, 0)), (dmax << max(-t, 0))
+    if dmin <= 0 or 2 * n_max + 3 * d_max >= FLOAT64_EXACT or abs(t) > 60:
+        return None
+    dd = b.astype(np.float64) * 2.0**-t  # the divisor at a's scale (exact: a power of two)
+    half = dd * 0.5
+    x = a.astype(np.float64)
+    if amin < 0:
+        np.abs(x, out=x)
+    x += half
+    x /= dd
+    if amin < 0:
+        np.copysign(x, a, out=x)  # truncation below is then floor of |quotient|, signed back
+    bound = (n_max // (dmin << max(-t, 0))) + 1
+    return x.astype(np.int64), bound
+
+
 def isqrt(n: I64) -> I64:
     """Exact floor(sqrt(n)) for 0 <= n < 2**62 (float estimate, then integer correction)."""
     check_bound(n, INT64_SAFE, "sqrt operand")

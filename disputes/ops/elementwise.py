@@ -12,6 +12,7 @@ from disputes.fixedpoint import (
     INT64_SAFE,
     VALUE_BOUND,
     check_bound,
+    div_scaled,
     lshift,
     max_abs,
     rescale,
@@ -69,7 +70,19 @@ def _mul(step: Step, ops: list[I64]) -> I64:
 
 @kernel("div")
 def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    return split_apply(lambda xs: _div(step, xs), ops, step.shape)
+    fn = _div_float if ctx.fast else _div
+    return split_apply(lambda xs: fn(step, xs), ops, step.shape)
+
+
+def _div_float(step: Step, ops: list[I64]) -> I64:
+    """``_div`` through one exact float64 division when the operands allow (same integers)."""
+    a, b = ops
+    sa, sb = in_scales(step)
+    got = div_scaled(a, b, step.scale - sa + sb)
+    if got is None:
+        return _div(step, ops)
+    q, bound = got
+    return q if bound < VALUE_BOUND else _out(step, q)
 
 
 def _div(step: Step, ops: list[I64]) -> I64:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from disputes.fixedpoint import (
     INT64_SAFE,
@@ -59,7 +60,51 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 
 @kernel("lut")
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    return split_apply(lambda xs: _lut(step, xs[0]), ops, step.shape)
+    fn = _lut_dense if ctx.fast else _lut
+    return split_apply(lambda xs: fn(step, xs[0]), ops, step.shape)
+
+
+def _lut_dense(step: Step, a: I64) -> I64:
+    """The same function as ``_lut``, read from every point of the scale-12 domain at once.
+
+    ``_dense`` tabulates ``_lut``'s formula for each ``t``, so one gather replaces the eight
+    interpolation passes; the rounding shift also absorbs ``- lo`` (a multiple of 2**k).
+    """
+    k = in_scales(step)[0] - LUT_IN_SCALE
+    lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
+    if k <= 0 or abs(lo) << k >= 1 << 60:
+        return _lut(step, a)
+    t = a + np.int64((1 << (k - 1)) - (lo << k))
+    t >>= k  # t = rescale(a, s_a, 12) - lo
+    span = hi - lo
+    tail = _identity_tail(step, t, span, lo)
+    np.clip(t, 0, span, out=t)
+    out: I64 = np.take(_dense(step.tp("table"), span), t, mode="clip")
+    if tail is not None:
+        out[tail[0]] = tail[1]
+    return out
+
+
+def _identity_tail(step: Step, t: I64, span: int, lo: int) -> tuple[NDArray[np.bool_], I64] | None:
+    """Where x > hi for an identity-tailed function: the mask and rescale(x, 12, s_out)."""
+    if step.param("tail") != "identity":
+        return None
+    big = t > span
+    if not big.any():
+        return None
+    return big, rescale(t[big] + lo, LUT_IN_SCALE, step.scale)
+
+
+@functools.lru_cache(maxsize=16)
+def _dense(raw: tuple[int, ...], span: int) -> I64:
+    """_lut's value at every t in [0, span] (scale 12, domain shifted to start at 0)."""
+    t = np.arange(span + 1, dtype=np.int64)
+    sh = LUT_IN_SCALE - LUT_SEG_BITS
+    base, slope = _tables(raw)
+    idx = t >> sh
+    frac = t & ((1 << sh) - 1)
+    dense: I64 = base[idx] + ((slope[idx] * frac + (1 << (sh - 1))) >> sh)
+    return dense
 
 
 def _lut(step: Step, a: I64) -> I64:

@@ -1,0 +1,90 @@
+"""The fast kernels equal the int64 reference kernels bit for bit, edges of their exactness
+conditions included (float64 division near 2**53, dense tables over the whole domain)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from disputes.fixedpoint import FLOAT64_EXACT, div_scaled, lshift, round_div
+from disputes.ir import Param, Step
+from disputes.ops import KERNELS, Ctx
+from disputes.ops.nonlinear import lut_params
+
+
+def _step(kind: str, shape: tuple[int, ...], scale: int, in_scales: tuple[int, ...]) -> Step:
+    return Step(kind, tuple(range(len(in_scales))), shape, scale, (("in_scales", in_scales),))
+
+
+def _reference_div(a: np.ndarray, b: np.ndarray, t: int) -> np.ndarray:
+    return round_div(lshift(a, t), b) if t >= 0 else round_div(a, lshift(b, -t))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-20, 20),
+    st.integers(0, 52),
+    st.integers(0, 46),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_float_division_equals_integer_division(
+    t: int, abits: int, dbits: int, signed: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-(2**abits) if signed else 0, 2**abits + 1, (5, 8))
+    b = rng.integers(1, 2**dbits + 1, (5, 1))
+    a[0, :3] = [2**abits, 0, 2**abits - 1]  # extremes present
+    b[0, 0] = 2**dbits
+    got = div_scaled(a, b, t)
+    if got is None:
+        return
+    ref = _reference_div(a, b, t)
+    assert np.array_equal(got[0], ref)
+    assert int(np.abs(ref).max()) <= got[1]
+
+
+@pytest.mark.parametrize("t", [0, 3, -3])
+def test_float_division_at_the_2_pow_53_edge(t: int) -> None:
+    """Largest numerators the condition admits, divisors that make quotients just below .5."""
+    d = np.array([[3], [2**20 + 1], [7]], dtype=np.int64)
+    n_max = (FLOAT64_EXACT - 3 * int(d.max() << max(-t, 0)) - 1) // 2 >> max(t, 0)
+    a = np.array([[n_max - i for i in range(64)]] * 3, dtype=np.int64)
+    a[1] = -a[1]
+    got = div_scaled(a, d, t)
+    assert got is not None
+    assert np.array_equal(got[0], _reference_div(a, d, t))
+    assert div_scaled(a + 1, d, t) is None or t < 0  # one above the edge is refused
+
+
+def test_float_division_refuses_nonpositive_divisors() -> None:
+    a = np.array([[5, -5]], dtype=np.int64)
+    assert div_scaled(a, np.array([[-2]], dtype=np.int64), 0) is None
+    step = _step("div", (1, 2), 4, (4, 4))
+    b = np.array([[-2]], dtype=np.int64)
+    fast = KERNELS["div"](step, [a, b], Ctx(fast=True))
+    assert np.array_equal(fast, KERNELS["div"](step, [a, b], Ctx(fast=False)))
+
+
+def _lut_step(fn: str, in_scale: int, out_scale: int, n: int) -> Step:
+    params: tuple[tuple[str, Param], ...] = (("in_scales", (in_scale,)), *lut_params(fn, out_scale))
+    return Step("lut", (0,), (n,), out_scale, params)
+
+
+@pytest.mark.parametrize("fn", ["exp", "erf", "tanh", "sigmoid", "gelu"])
+@pytest.mark.parametrize("in_scale", [12, 13, 14, 16, 20])
+def test_dense_table_equals_interpolation_everywhere(fn: str, in_scale: int) -> None:
+    """Every scale-12 point of the domain and far outside it, ties of the rounding included."""
+    from disputes.ops.nonlinear import FUNCTIONS
+
+    _, lo, hi, _ = FUNCTIONS[fn]
+    span = (hi - lo) << 12
+    x12 = np.arange(-span - 4096, 2 * span, dtype=np.int64) + (lo << 12)
+    k = in_scale - 12
+    xs = np.concatenate([x12 << k, (x12 << k) + (1 << max(k - 1, 0)), (x12 << k) - 1])
+    xs = np.concatenate([xs, np.array([2**46, -(2**46)], dtype=np.int64)])
+    step = _lut_step(fn, in_scale, 14, len(xs))
+    fast = KERNELS["lut"](step, [xs], Ctx(fast=True))
+    assert np.array_equal(fast, KERNELS["lut"](step, [xs], Ctx(fast=False)))
