@@ -8,7 +8,9 @@ Example::
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,15 +100,56 @@ def trace(
     kept: dict[int, I64] = {}
     out: I64 | None = None
     want = p.output_slot - p.first_step_slot
-    for i, t in execute(p, inputs, fast):
-        roots.append(commit.tensor_root(t))
-        if keep_tensors:
-            kept[i] = t
-        if i == want:
-            out = t
+    with RootQueue() as queue:
+        for i, t in execute(p, inputs, fast):
+            queue.put(t)
+            if keep_tensors:
+                kept[i] = t
+            if i == want:
+                out = t
+        roots += queue.results()
     assert out is not None
     cps = checkpoints(roots, p.first_step_slot, p.n_slots)
     return Trace(p, dict(inputs), roots, cps, make_output(p, out), kept)
+
+
+BACKLOG_BYTES = 64 << 20  # tensors waiting to be hashed; bounds the extra memory of overlap
+
+
+class RootQueue:
+    """Tensor roots computed on a background thread while the next steps run.
+
+    Hashing releases the GIL (ctypes), so it overlaps NumPy work; roots come back in the order
+    the tensors were put. At most ``BACKLOG_BYTES`` of tensors wait (``put`` blocks beyond).
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-roots")
+        self._pending: deque[tuple[Future[bytes], int]] = deque()
+        self._waiting = 0
+        self._done: list[bytes] = []
+
+    def __enter__(self) -> RootQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def put(self, t: I64) -> None:
+        while self._pending and self._waiting + t.nbytes > BACKLOG_BYTES:
+            self._pop()
+        self._pending.append((self._pool.submit(commit.tensor_root, t), t.nbytes))
+        self._waiting += t.nbytes
+
+    def _pop(self) -> None:
+        fut, n = self._pending.popleft()
+        self._done.append(fut.result())
+        self._waiting -= n
+
+    def results(self) -> list[bytes]:
+        while self._pending:
+            self._pop()
+        return self._done
 
 
 def checkpoints(roots: list[bytes], first_step: int, n_slots: int) -> list[bytes]:

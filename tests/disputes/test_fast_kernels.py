@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disputes.fixedpoint import FLOAT64_EXACT, div_scaled, lshift, round_div
-from disputes.ir import Param, Step
+from disputes.ir import Param, Program, Step
 from disputes.ops import KERNELS, Ctx
 from disputes.ops.nonlinear import lut_params
+from tests.disputes.tiny import tiny_input
 
 
 def _step(kind: str, shape: tuple[int, ...], scale: int, in_scales: tuple[int, ...]) -> Step:
@@ -88,3 +89,42 @@ def test_dense_table_equals_interpolation_everywhere(fn: str, in_scale: int) -> 
     step = _lut_step(fn, in_scale, 14, len(xs))
     fast = KERNELS["lut"](step, [xs], Ctx(fast=True))
     assert np.array_equal(fast, KERNELS["lut"](step, [xs], Ctx(fast=False)))
+
+
+def test_background_roots_equal_direct_roots(
+    tiny_program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Roots hashed behind the computation come back in step order, whatever the backlog."""
+    from disputes import commit
+    from disputes import trace as trace_mod
+    from disputes.executor import execute
+
+    direct = [commit.tensor_root(t) for _, t in execute(tiny_program, {"x": tiny_input()})]
+    for backlog in (0, 1 << 30):
+        monkeypatch.setattr(trace_mod, "BACKLOG_BYTES", backlog)
+        tr = trace_mod.trace(tiny_program, {"x": tiny_input()}, keep_tensors=False)
+        assert tr.slot_roots[tiny_program.first_step_slot :] == direct
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 40),
+    st.integers(1, 20),
+    st.integers(0, 30),
+    st.integers(1, 24),
+)
+def test_matmul_with_bias_rounds_in_place_like_reference(
+    batch: int, k: int, n: int, bits: int, shift: int
+) -> None:
+    rng = np.random.default_rng(bits * 1000 + k)
+    a = rng.integers(-(2**bits), 2**bits + 1, (batch, 5, k))
+    bt = rng.integers(-(2**15), 2**15, (n, k))
+    bias = rng.integers(-(2**40), 2**40, (n,))
+    params: tuple[tuple[str, Param], ...] = (("in_scales", (14, 14, 28)), ("shift", shift))
+    step = Step("matmul", (0, 1, 2), (batch, 5, n), 28 - shift, params)
+    ref = KERNELS["matmul"](step, [a, bt, bias], Ctx(fast=False))
+    fast = KERNELS["matmul"](step, [a, bt, bias], Ctx(fast=True))
+    exact = (a.astype(object) @ bt.T.astype(object) + bias + 2 ** (shift - 1)) // 2**shift
+    assert np.array_equal(ref, fast)
+    assert np.array_equal(ref.astype(object), exact)
