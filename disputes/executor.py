@@ -129,7 +129,7 @@ def execute(
     upto: int | None = None,
 ) -> Iterator[tuple[int, I64]]:
     """Yield (step index, output tensor) for each step; frees dead tensors unless ``keep``."""
-    ctx = context(program, fast)
+    ctx = context(program, fast).for_run()
     slots: list[I64 | None] = [*quantize_inputs(program, inputs), *program.weights]
     slots += [None] * len(program.steps)
     last = _last_uses(program)
@@ -137,6 +137,7 @@ def execute(
     base = program.first_step_slot
     for i, step in enumerate(program.steps[:end]):
         ops = [slots[j] for j in step.inputs]
+        ctx.out = base + i
         out = _run_step(step, ops, ctx, i)
         slots[base + i] = out
         yield i, out

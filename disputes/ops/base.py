@@ -6,11 +6,12 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from disputes.fixedpoint import max_abs
 from disputes.ir import Step
 
 I64 = NDArray[np.int64]
@@ -24,6 +25,36 @@ class Ctx:
     f64: dict[int, NDArray[np.float64]] = field(default_factory=dict)
     f32: dict[int, NDArray[np.float32]] = field(default_factory=dict)
     maxabs: dict[int, int] = field(default_factory=dict)
+    # Proven bounds on max|value| per slot, for one execution only (``for_run``): kernels skip
+    # bound passes that these already decide. ``out`` is the slot the current step fills.
+    bounds: dict[int, int] | None = None
+    out: int = -1
+
+    def for_run(self) -> Ctx:
+        """A copy for one execution: its own bounds, seeded with the weights' maxima."""
+        return replace(self, bounds=dict(self.maxabs))
+
+    def known(self, slot: int) -> int | None:
+        return None if self.bounds is None else self.bounds.get(slot)
+
+    def bound(self, slot: int, q: I64) -> int:
+        """max|q| of operand ``slot``: from a proven bound when one is known, else measured."""
+        b = self.known(slot)
+        return self.measure(slot, q) if b is None else b
+
+    def measure(self, slot: int, q: I64) -> int:
+        """max|q| measured (weights: precomputed), remembered for later readers of the slot."""
+        b = self.maxabs.get(slot) if slot >= 0 else None
+        if b is None:
+            b = max_abs(q)
+        if self.bounds is not None and slot >= 0:
+            self.bounds[slot] = b
+        return b
+
+    def proven(self, bound: int) -> None:
+        """Record a bound on the current step's output (ignored outside an execution)."""
+        if self.bounds is not None and self.out >= 0:
+            self.bounds[self.out] = bound
 
 
 Kernel = Callable[[Step, list[I64], Ctx], I64]
@@ -78,3 +109,9 @@ def _half(q: I64, shape: tuple[int, ...], ax: int, lo: int, hi: int) -> I64:
     idx = [slice(None)] * q.ndim
     idx[k] = slice(lo, hi)
     return q[tuple(idx)]
+
+
+def rescaled_bound(b: int, s_from: int, s_to: int) -> int:
+    """A bound on |rescale(q, s_from, s_to)| given |q| <= b."""
+    k = s_from - s_to
+    return (b >> k) + 1 if k > 0 else b << -k

@@ -14,13 +14,12 @@ from disputes.fixedpoint import (
     check_bound,
     div_scaled,
     lshift,
-    max_abs,
     rescale,
     round_div,
     rshift_round,
 )
 from disputes.ir import Step
-from disputes.ops.base import I64, Ctx, in_scales, kernel, split_apply
+from disputes.ops.base import I64, Ctx, in_scales, kernel, rescaled_bound, split_apply
 
 
 def _aligned(step: Step, ops: list[I64]) -> list[I64]:
@@ -32,57 +31,93 @@ def _out(step: Step, q: I64) -> I64:
     return check_bound(q, VALUE_BOUND, f"{step.kind} {step.node}")
 
 
-@kernel("add")
-def add(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+def _sum_bound(step: Step, ctx: Ctx) -> int | None:
+    """Bound on |A ± B| from the operands' proven bounds (None when one is unknown)."""
+    total = 0
+    for slot, s in zip(step.inputs, in_scales(step), strict=True):
+        b = ctx.known(slot)
+        if b is None:
+            return None
+        total += rescaled_bound(b, s, step.scale)
+    return total
+
+
+def _add_like(step: Step, ops: list[I64], ctx: Ctx, sign: int) -> I64:
+    bound = _sum_bound(step, ctx)
+    safe = bound is not None and bound < VALUE_BOUND
+
     def part(xs: list[I64]) -> I64:
         a, b = _aligned(step, xs)
-        return _out(step, a + b)
+        out = a + b if sign > 0 else a - b
+        return out if safe else _out(step, out)
 
+    if safe and bound is not None:
+        ctx.proven(bound)
     return split_apply(part, ops, step.shape)
+
+
+@kernel("add")
+def add(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    return _add_like(step, ops, ctx, 1)
 
 
 @kernel("sub")
 def sub(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    def part(xs: list[I64]) -> I64:
-        a, b = _aligned(step, xs)
-        return _out(step, a - b)
-
-    return split_apply(part, ops, step.shape)
+    return _add_like(step, ops, ctx, -1)
 
 
 @kernel("mul")
 def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    return split_apply(lambda xs: _mul(step, xs), ops, step.shape)
-
-
-def _mul(step: Step, ops: list[I64]) -> I64:
-    """out = rshift_round(a * b, s_a + s_b - s_out); the exact product must stay below 2**62."""
     a, b = ops
-    bound = max_abs(a) * max_abs(b)
+    bound = ctx.bound(step.inputs[0], a) * ctx.bound(step.inputs[1], b)
+    if bound >= INT64_SAFE:  # proven bounds may be loose: measure before failing
+        bound = ctx.measure(step.inputs[0], a) * ctx.measure(step.inputs[1], b)
     if bound >= INT64_SAFE:
         raise BoundsError(f"mul {step.node}: product bound >= 2**62")
     sa, sb = in_scales(step)
     k = sa + sb - step.scale
+    safe = k >= 0 and (bound >> k) + 1 < VALUE_BOUND
+    if safe:
+        ctx.proven((bound >> k) + 1)
+    return split_apply(lambda xs: _mul(step, xs, k, safe), ops, step.shape)
+
+
+def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
+    """out = rshift_round(a * b, s_a + s_b - s_out); the product bound is checked by ``mul``."""
+    a, b = ops
     out = rshift_round(a * b, k)
-    # the proven product bound already keeps the result in range when k >= 0
-    return out if k >= 0 and (bound >> k) + 1 < VALUE_BOUND else _out(step, out)
+    # the proven product bound already keeps the result in range when ``safe``
+    return out if safe else _out(step, out)
 
 
 @kernel("div")
 def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
-    fn = _div_float if ctx.fast else _div
-    return split_apply(lambda xs: fn(step, xs), ops, step.shape)
+    if not ctx.fast:
+        return split_apply(lambda xs: _div(step, xs), ops, step.shape)
+    bounds: list[int] = []
+    out = split_apply(lambda xs: _div_float(step, xs, bounds), ops, step.shape)
+    if bounds and max(bounds) < VALUE_BOUND:
+        ctx.proven(max(bounds))
+    return out
 
 
-def _div_float(step: Step, ops: list[I64]) -> I64:
-    """``_div`` through one exact float64 division when the operands allow (same integers)."""
+def _div_float(step: Step, ops: list[I64], bounds: list[int]) -> I64:
+    """``_div`` through one exact float64 division when the operands allow (same integers).
+
+    Appends the proven bound of this part to ``bounds`` (nothing when none was proven).
+    """
     a, b = ops
     sa, sb = in_scales(step)
     got = div_scaled(a, b, step.scale - sa + sb)
     if got is None:
+        bounds.append(VALUE_BOUND)  # unproven: keeps ``div`` from recording a bound
         return _div(step, ops)
     q, bound = got
-    return q if bound < VALUE_BOUND else _out(step, q)
+    if bound < VALUE_BOUND:
+        bounds.append(bound)
+        return q
+    bounds.append(VALUE_BOUND)
+    return _out(step, q)
 
 
 def _div(step: Step, ops: list[I64]) -> I64:

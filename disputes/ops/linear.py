@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
 from disputes.errors import BoundsError
-from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, max_abs, rshift_round
+from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, rshift_round
 from disputes.ir import Step
 from disputes.ops.base import I64, Ctx, kernel
 
@@ -24,11 +24,29 @@ INT64_LIMIT = 2**63
 
 def _weight_max(ctx: Ctx, slot: int, b: I64) -> int:
     m = ctx.maxabs.get(slot)
-    return max_abs(b) if m is None else m
+    return ctx.bound(slot, b) if m is None else m
+
+
+Src = tuple[int, I64]  # (slot, tensor): the operand whose values bound a matrix side
+
+
+def sum_bound(a: Src, b: Src, k: int, extra: int, ctx: Ctx) -> int:
+    """max|a| * max|b| * K + extra, from proven bounds; measured again when those are too loose
+    for the float64 path (a loose bound must never cost exactness checks or the fast path)."""
+    bound = ctx.bound(*a) * _weight_max(ctx, *b) * k + extra
+    if bound >= FLOAT64_EXACT:
+        bound = ctx.measure(*a) * ctx.measure(*b) * k + extra
+    return bound
 
 
 def exact_matmul_nt(
-    a: I64, bt: I64, ctx: Ctx, b_slot: int, extra: int = 0, shift: int = 0
+    a: I64,
+    bt: I64,
+    ctx: Ctx,
+    b_slot: int,
+    extra: int = 0,
+    shift: int = 0,
+    a_src: Src | None = None,
 ) -> I64 | tuple[NDArray[np.float64], int]:
     """Exact ``a @ bt^T`` (last-axis contraction), choosing the cheapest exact path.
 
@@ -37,7 +55,7 @@ def exact_matmul_nt(
     caller can round in place (``epilogue``) instead of converting and checking again.
     """
     k = a.shape[-1]
-    bound = max_abs(a) * _weight_max(ctx, b_slot, bt) * k + extra
+    bound = sum_bound((-1, a) if a_src is None else a_src, (b_slot, bt), k, extra, ctx)
     if bound >= INT64_LIMIT:
         raise BoundsError(f"matmul sum bound {bound:.3e} >= 2**63 (K={k})")
     if ctx.fast and bound < FLOAT32_EXACT:
@@ -93,8 +111,10 @@ def matmul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     a, bt = ops[0], ops[1]
     bias = ops[2] if len(ops) > 2 else None
     extra = _bias_max(ctx, step, bias)
-    acc = exact_matmul_nt(a, bt, ctx, step.inputs[1], extra, step.ip("shift"))
+    a_src = (step.inputs[0], a)
+    acc = exact_matmul_nt(a, bt, ctx, step.inputs[1], extra, step.ip("shift"), a_src)
     if isinstance(acc, tuple):
+        ctx.proven((acc[1] >> step.ip("shift")) + 1)
         return epilogue(acc[0], bias, step.ip("shift"), acc[1])
     if bias is not None:
         acc = acc + bias
@@ -136,7 +156,8 @@ def conv(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     cols = im2col(x, kh, kw, step.tp("pads"), step.tp("strides"))
     bias = ops[2] if len(ops) > 2 else None
     shift = step.ip("shift")
-    acc = exact_matmul_nt(cols, w, ctx, step.inputs[1], _bias_max(ctx, step, bias), shift)
+    x_src = (step.inputs[0], x)  # patches hold x's values and zeros
+    acc = exact_matmul_nt(cols, w, ctx, step.inputs[1], _bias_max(ctx, step, bias), shift, x_src)
     n, o, oh, ow = step.shape
     if isinstance(acc, tuple):
         out = epilogue(acc[0], bias, shift, acc[1]).transpose(0, 2, 1).reshape(n, o, oh, ow)

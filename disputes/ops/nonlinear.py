@@ -25,7 +25,7 @@ from disputes.fixedpoint import (
     rshift_round,
 )
 from disputes.ir import Param, Step
-from disputes.ops.base import I64, Ctx, in_scales, kernel, split_apply
+from disputes.ops.base import I64, Ctx, in_scales, kernel, rescaled_bound, split_apply
 
 LUT_IN_SCALE = 12  # the argument is rescaled to 12 fractional bits before the lookup
 LUT_SEG_BITS = 6  # segments are 2**-6 wide: linear interpolation error < 1e-4 for these functions
@@ -61,7 +61,24 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 @kernel("lut")
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     fn = _lut_dense if ctx.fast else _lut
+    _lut_bound(step, ctx)
     return split_apply(lambda xs: fn(step, xs[0]), ops, step.shape)
+
+
+def _lut_bound(step: Step, ctx: Ctx) -> None:
+    """Interpolated values lie between table points; the identity tail adds the rescaled input."""
+    top = _table_max(step.tp("table"))
+    if step.param("tail") == "identity":
+        b = ctx.known(step.inputs[0])
+        if b is None:
+            return
+        top = max(top, rescaled_bound(rescaled_bound(b, in_scales(step)[0], 12), 12, step.scale))
+    ctx.proven(top)
+
+
+@functools.lru_cache(maxsize=64)
+def _table_max(raw: tuple[int, ...]) -> int:
+    return max(abs(v) for v in raw)
 
 
 def _lut_dense(step: Step, a: I64) -> I64:
@@ -148,25 +165,40 @@ def sqrt(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     return isqrt(n)
 
 
+def _row_sum(step: Step, x: I64, ctx: Ctx) -> tuple[I64, int]:
+    """Sums along the last axis (keepdims) and a bound on them; checked against 2**62."""
+    k = max(1, x.shape[-1])
+    b = ctx.known(step.inputs[0])
+    if b is None or b >= INT64_SAFE // k:
+        check_bound(x, INT64_SAFE // k, f"{step.kind} {step.node}")
+        b = ctx.bound(step.inputs[0], x)
+    return x.sum(axis=-1, keepdims=True), b * k
+
+
 @kernel("reduce_sum")
 def reduce_sum(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """Sum along the last axis (keepdims), rescaled to the output scale."""
-    x = ops[0]
-    check_bound(x, INT64_SAFE // max(1, x.shape[-1]), f"reduce_sum {step.node}")
-    s = x.sum(axis=-1, keepdims=True)
-    return check_bound(rescale(s, in_scales(step)[0], step.scale), VALUE_BOUND, step.kind)
+    s, b = _row_sum(step, ops[0], ctx)
+    out = rescale(s, in_scales(step)[0], step.scale)
+    bound = rescaled_bound(b, in_scales(step)[0], step.scale)
+    if bound < VALUE_BOUND:
+        ctx.proven(bound)
+        return out
+    return check_bound(out, VALUE_BOUND, step.kind)
 
 
 @kernel("reduce_mean")
 def reduce_mean(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """round_div(sum along the last axis, n) at the input scale, then rescaled."""
-    x = ops[0]
-    check_bound(x, INT64_SAFE // max(1, x.shape[-1]), f"reduce_mean {step.node}")
-    s = x.sum(axis=-1, keepdims=True)
-    m = round_div(s, np.full_like(s, x.shape[-1]))
+    s, b = _row_sum(step, ops[0], ctx)
+    m = round_div(s, np.full_like(s, ops[0].shape[-1]))
+    ctx.proven(rescaled_bound(b // max(1, ops[0].shape[-1]) + 1, in_scales(step)[0], step.scale))
     return rescale(m, in_scales(step)[0], step.scale)
 
 
 @kernel("reduce_max")
 def reduce_max(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    b = ctx.known(step.inputs[0])
+    if b is not None:
+        ctx.proven(rescaled_bound(b, in_scales(step)[0], step.scale))
     return rescale(ops[0].max(axis=-1, keepdims=True), in_scales(step)[0], step.scale)

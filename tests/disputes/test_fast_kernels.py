@@ -128,3 +128,29 @@ def test_matmul_with_bias_rounds_in_place_like_reference(
     exact = (a.astype(object) @ bt.T.astype(object) + bias + 2 ** (shift - 1)) // 2**shift
     assert np.array_equal(ref, fast)
     assert np.array_equal(ref.astype(object), exact)
+
+
+def _check_proven_bounds(program: Program, feeds: dict[str, np.ndarray]) -> int:
+    """Run step by step with bound tracking; every proven bound must hold for the real tensor."""
+    from disputes.executor import context, quantize_inputs
+    from disputes.fixedpoint import max_abs
+
+    ctx = context(program, True).for_run()
+    slots = [*quantize_inputs(program, feeds), *program.weights]
+    checked = 0
+    for i, step in enumerate(program.steps):
+        ctx.out = program.slot_of_step(i)
+        out = KERNELS[step.kind](step, [slots[j] for j in step.inputs], ctx)
+        slots.append(out)
+        proven = ctx.known(ctx.out)
+        if proven is not None:
+            assert max_abs(out) <= proven, (i, step.kind)
+            checked += 1
+    return checked
+
+
+def test_proven_bounds_hold(tiny_program: Program, digits_mlp: Program) -> None:
+    from tests.disputes.golden_cases import digits_input
+
+    assert _check_proven_bounds(tiny_program, {"x": tiny_input()}) > 0
+    assert _check_proven_bounds(digits_mlp, {"input": digits_input()}) > 0
