@@ -6,12 +6,9 @@ an exact integer; it is bit-identical to the int64 reference by construction.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from threadpoolctl import ThreadpoolController
 
 from disputes.errors import BoundsError
 from disputes.fixedpoint import FLOAT64_EXACT, VALUE_BOUND, check_bound, rshift_round
@@ -79,26 +76,9 @@ def _matmul_f64(a: NDArray[np.float64], bt: NDArray[np.float64]) -> NDArray[np.f
     out: NDArray[np.float64]
     if bt.ndim == 2:
         out = np.matmul(a.reshape(-1, a.shape[-1]), bt.T).reshape(*a.shape[:-1], bt.shape[0])
-    elif _small_batched(a.shape, bt.shape):
-        with _blas().limit(limits=1, user_api="blas"):
-            out = np.matmul(a, np.swapaxes(bt, -1, -2))
-    else:
+    else:  # per-head products: two BLAS threads measured faster than one (2 cores)
         out = np.matmul(a, np.swapaxes(bt, -1, -2))
     return out
-
-
-SMALL_PRODUCT = 1 << 20  # multiply-adds per matrix below which BLAS threads cost more than help
-
-
-def _small_batched(a: tuple[int, ...], bt: tuple[int, ...]) -> bool:
-    """Many small products (attention heads): one BLAS thread each is faster, same bits."""
-    batch = int(np.prod(a[:-2])) if len(a) > 2 else 1
-    return batch > 1 and a[-2] * a[-1] * bt[-2] < SMALL_PRODUCT
-
-
-@functools.lru_cache(maxsize=1)
-def _blas() -> ThreadpoolController:
-    return ThreadpoolController()
 
 
 def _to_int(x: NDArray[np.float64] | NDArray[np.float32]) -> I64:
