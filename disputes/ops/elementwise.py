@@ -85,7 +85,12 @@ def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
     """out = rshift_round(a * b, s_a + s_b - s_out); the product bound is checked by ``mul``."""
     a, b = ops
-    out = rshift_round(a * b, k)
+    out = a * b
+    if k > 0:  # rshift_round on the fresh product, in place (no temporaries)
+        out += np.int64(1 << (k - 1))
+        out >>= np.int64(k)
+    else:
+        out = rshift_round(out, k)
     # the proven product bound already keeps the result in range when ``safe``
     return out if safe else _out(step, out)
 
