@@ -100,8 +100,8 @@ def test_background_roots_equal_direct_roots(
     from disputes.executor import execute
 
     direct = [commit.tensor_root(t) for _, t in execute(tiny_program, {"x": tiny_input()})]
-    for backlog in (0, 1 << 30):
-        monkeypatch.setattr(trace_mod, "BACKLOG_BYTES", backlog)
+    for batch in (0, 1 << 30):
+        monkeypatch.setattr(trace_mod, "BATCH_BYTES", batch)
         tr = trace_mod.trace(tiny_program, {"x": tiny_input()}, keep_tensors=False)
         assert tr.slot_roots[tiny_program.first_step_slot :] == direct
 
@@ -154,3 +154,21 @@ def test_proven_bounds_hold(tiny_program: Program, digits_mlp: Program) -> None:
 
     assert _check_proven_bounds(tiny_program, {"x": tiny_input()}) > 0
     assert _check_proven_bounds(digits_mlp, {"input": digits_input()}) > 0
+
+
+@pytest.mark.parametrize(
+    ("n_slots", "first"), [(1, 0), (2, 0), (2, 1), (3, 1), (8, 3), (9, 0), (412, 103), (5, 4)]
+)
+def test_checkpoint_series_equals_incremental(n_slots: int, first: int) -> None:
+    from disputes import commit
+
+    rng = np.random.default_rng(n_slots * 31 + first)
+    roots = [rng.bytes(32) for _ in range(n_slots)]
+    inc = commit.IncrementalCheckpoints(n_slots)
+    for j in range(first):
+        inc.set(j, roots[j])
+    want = []
+    for j in range(first, n_slots):
+        inc.set(j, roots[j])
+        want.append(inc.root())
+    assert commit.checkpoint_series(roots, first, n_slots) == want
