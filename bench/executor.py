@@ -140,13 +140,16 @@ def machine() -> str:
 
 NOTES = """
 Where the time goes. `run`: the matrix products are exact integers carried in float64 BLAS
-(about 2x float32 BLAS: the floor, see /work/shared/notes/executor-facts.md); the rest is
-int64 NumPy elementwise work (table interpolation for exp/GELU, exact rounded divisions in
-softmax and layer norm, rescaling, bound checks). `trace`: every step output is hashed
-(keccak Merkle tree over rows); MiniLM produces about 146 MB of int64 tensors per trace and
-keccak runs at roughly 150-190 MB/s here, so hashing dominates. Checkpoints are incremental
-(O(log slots) hashes per step). Timings on this shared 2-core machine vary by 2x or more
-when other jobs run; ratios come from one process, measured in alternating blocks.
+(about 2x float32 BLAS; with 14-bit activations and 16-bit weights every partial sum is far
+above 2**24, and profiles narrow enough for exact float32 cost MiniLM cosine well below 0.999,
+so float64 stays); they are about half of `run`. The rest is int64 NumPy elementwise work,
+trimmed by dense lookup tables, one exact float64 division per `div` step, in-place matmul
+rounding and bound passes skipped where proven bounds decide them. `trace`: every step output
+is hashed (keccak Merkle tree over rows; MiniLM: about 146 MB of int64 tensors) in batched C
+calls on a background thread while later steps compute with one BLAS thread fewer;
+checkpoints are built one tree level per C call. Timings on this shared 2-core machine vary
+by 2x or more when other jobs run; ratios come from one process, measured in alternating
+blocks.
 """
 
 

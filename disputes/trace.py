@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import math
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -103,14 +104,20 @@ def trace(
     kept: dict[int, I64] = {}
     out: I64 | None = None
     want = p.output_slot - p.first_step_slot
-    with RootQueue() as queue, blas_leaves_a_core():
-        for i, t in execute(p, inputs, fast):
-            queue.put(t)
-            if keep_tensors:
-                kept[i] = t
-            if i == want:
-                out = t
-        roots += queue.results()
+    if _output_bytes(p) < BATCH_BYTES:  # small: a thread and BLAS limits cost more than hashing
+        outs = [t for _, t in execute(p, inputs, fast)]
+        roots += commit.tensor_roots(outs)
+        kept = dict(enumerate(outs)) if keep_tensors else {}
+        out = outs[want]
+    else:
+        with RootQueue() as queue, blas_leaves_a_core():
+            for i, t in execute(p, inputs, fast):
+                queue.put(t)
+                if keep_tensors:
+                    kept[i] = t
+                if i == want:
+                    out = t
+            roots += queue.results()
     assert out is not None
     cps = checkpoints(roots, p.first_step_slot, p.n_slots)
     return Trace(p, dict(inputs), roots, cps, make_output(p, out), kept)
@@ -176,6 +183,10 @@ class RootQueue:
         while self._pending:
             self._done += self._pending.popleft().result()
         return self._done
+
+
+def _output_bytes(p: Program) -> int:
+    return sum(8 * math.prod(s.shape) for s in p.steps)
 
 
 def checkpoints(roots: list[bytes], first_step: int, n_slots: int) -> list[bytes]:
