@@ -67,7 +67,10 @@ def round_div(num: I64, den: I64) -> I64:
     if top >= INT64_SAFE // 4:
         raise BoundsError(f"division numerator: |value| {top} >= bound 2**60")
     n2 = an * 2
-    n2 += ad
+    if n2.shape == np.broadcast_shapes(n2.shape, ad.shape):
+        n2 += ad
+    else:  # a numerator broadcast against a larger divisor cannot grow in place
+        n2 = n2 + ad
     q = _floor_div(n2, 2 * ad, 2 * top + dmax, 2 * dmax)
     if nonneg:
         return q
@@ -98,8 +101,8 @@ def div_scaled(a: I64, b: I64, t: int) -> tuple[I64, int] | None:
     denominator are both scaled by 2**-t (exact), so the shift costs no pass. Returns None
     (use ``round_div``) when that condition fails or some divisor is not positive.
     """
-    if b.size == 0 or a.size == 0:
-        return None
+    if b.size == 0 or a.size == 0 or np.broadcast_shapes(a.shape, b.shape) != a.shape:
+        return None  # the in-place passes below need the numerator at the result's shape
     dmin, dmax = int(b.min()), int(b.max())
     amin, amax = int(a.min()), int(a.max())
     top = max(amax, -amin)

@@ -60,6 +60,14 @@ def test_float_division_at_the_2_pow_53_edge(t: int) -> None:
     assert div_scaled(a + 1, d, t) is None or t < 0  # one above the edge is refused
 
 
+def test_float_division_with_a_broadcast_numerator() -> None:
+    a = np.array([[7], [-9]], dtype=np.int64)
+    b = np.array([[2, 3, 4]], dtype=np.int64)
+    step = _step("div", (2, 3), 4, (4, 4))
+    fast = KERNELS["div"](step, [a, b], Ctx(fast=True))
+    assert np.array_equal(fast, KERNELS["div"](step, [a, b], Ctx(fast=False)))
+
+
 def test_float_division_refuses_nonpositive_divisors() -> None:
     a = np.array([[5, -5]], dtype=np.int64)
     assert div_scaled(a, np.array([[-2]], dtype=np.int64), 0) is None
