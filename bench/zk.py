@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 MODELS = ("digits-mlp", "digits-cnn")
-REPEATS = 3
+REPEATS = 5
 RESULTS = Path(__file__).parent / "results"
 
 
