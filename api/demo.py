@@ -23,7 +23,15 @@ from contracts.errors import ContractRevert
 from contracts.signer import Signer
 from models.digits import load_digits_split
 from prover.srs import DEV_SRS_WARNING, is_dev_srs
-from verifier import Client, TrustedModel, calldata, check_response, input_commitment, quantize
+from verifier import (
+    Client,
+    TrustedModel,
+    calldata,
+    check_response,
+    check_verifier_code,
+    input_commitment,
+    quantize,
+)
 from verinfer.settings import get_settings
 
 MODELS = ["digits-mlp", "digits-cnn"]
@@ -79,6 +87,12 @@ def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
         backend = prover_backend(gw, name)
         art = compile_file(backend.prover.solidity_verifier_path(), "Halo2Verifier")
         chain.verifiers[name] = deploy(chain.w3, chain.provider, art)
+        # A client must not trust a verifier address just because the provider registered it.
+        check_verifier_code(
+            rpc_url=chain.node.rpc_url,
+            verifier_address=chain.verifiers[name],
+            expected_runtime=art.deployed_bytecode,
+        )
         commitment = bytes.fromhex(gw.cards[name].commitment.removeprefix("0x"))
         chain.model_ids[name] = reg.register(
             commitment, chain.verifiers[name], FEE_WEI, backend.n_inputs

@@ -19,9 +19,10 @@ from verifier.errors import (
     OutputMismatch,
     ProofInvalid,
     VerificationError,
+    VerifierMismatch,
 )
 from verifier.field import dequantize, input_commitment, quantize
-from verifier.proof import calldata, verify_on_chain, verify_proof
+from verifier.proof import calldata, check_verifier_code, verify_on_chain, verify_proof
 from verifier.response import CheckedResponse, TrustedModel, check_response
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "ProofInvalid",
     "TrustedModel",
     "VerificationError",
+    "VerifierMismatch",
     "calldata",
     "check_response",
+    "check_verifier_code",
     "dequantize",
     "input_commitment",
     "quantize",

@@ -34,5 +34,9 @@ class OutputMismatch(VerificationError):
     """The response's outputs differ from the proof's public outputs."""
 
 
+class VerifierMismatch(VerificationError):
+    """The contract at the registered verifier address is not the verifier built for this vk."""
+
+
 class GatewayError(VerificationError):
     """The gateway returned an error, an unexpected body, or nothing in time."""

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import ProofInvalid
+from verifier.errors import ProofInvalid, VerifierMismatch
 from verifier.field import parse_instances
 
 
@@ -66,4 +66,28 @@ def verify_on_chain(proof: dict[str, Any], *, rpc_url: str, verifier_address: st
     proof_bytes, instances = calldata(proof)
     if not verify_proof_call(connect(rpc_url), verifier_address, proof_bytes, instances):
         raise ProofInvalid(f"verifier contract {verifier_address} rejected the proof")
+    return True
+
+
+def check_verifier_code(*, rpc_url: str, verifier_address: str, expected_runtime: str) -> bool:
+    """True when the deployed verifier's runtime code is exactly the one built for this vk.
+
+    The registry lets a provider name any verifier address; a verifier that always says yes
+    would make every proof "valid". Rebuild the verifier from the model's vk (``verinfer``
+    compiles it with pinned solc) and compare it with what is deployed before trusting it::
+
+        check_verifier_code(rpc_url=url, verifier_address=addr,
+                            expected_runtime=artifact.deployed_bytecode)
+    """
+    from web3 import Web3
+
+    from contracts.bindings import connect
+
+    code = connect(rpc_url).eth.get_code(Web3.to_checksum_address(verifier_address))
+    expected = bytes.fromhex(expected_runtime.removeprefix("0x"))
+    if bytes(code) != expected:
+        raise VerifierMismatch(
+            f"the contract at {verifier_address} is not the verifier built "
+            "for this model's vk: do not trust its verdicts"
+        )
     return True

@@ -18,8 +18,10 @@ from verifier import (
     InputMismatch,
     OutputMismatch,
     ProofInvalid,
+    VerifierMismatch,
     calldata,
     check_response,
+    check_verifier_code,
     input_commitment,
     quantize,
     verify_proof,
@@ -138,3 +140,26 @@ def test_only_the_registered_provider_can_fulfil(stack: Stack) -> None:
     with pytest.raises(ContractRevert) as err:
         stack.escrow(stack.payer).fulfill(req, *calldata(proof))
     assert err.value.name == "NotProvider"
+
+
+def test_registered_verifier_code_is_checked_against_our_own_build(stack: Stack) -> None:
+    from contracts.bindings import deploy
+    from contracts.build import load_artifact
+    from contracts.compiler import compile_file
+    from contracts.signer import Signer
+
+    sol = prover_backend(stack.gw, MODEL).prover.solidity_verifier_path()
+    ours = compile_file(sol, "Halo2Verifier").deployed_bytecode
+    assert check_verifier_code(
+        rpc_url=stack.node.rpc_url, verifier_address=stack.verifier, expected_runtime=ours
+    )
+    w3 = connect(stack.node.rpc_url)
+    yes_man = deploy(
+        w3,
+        Signer.from_private_key(stack.node.accounts[2].private_key),
+        load_artifact("MockVerifier"),
+    )
+    with pytest.raises(VerifierMismatch, match="not the verifier built"):
+        check_verifier_code(
+            rpc_url=stack.node.rpc_url, verifier_address=yes_man, expected_runtime=ours
+        )
