@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,8 +79,35 @@ def gen_settings(onnx_path: Path, out: Path, run_args: dict[str, Any]) -> dict[s
     return read_json(out)
 
 
+@contextmanager
+def output_to_log(log: Path) -> Iterator[None]:
+    """Send file descriptors 1 and 2 to ``log`` for the duration (EZKL's Rust code prints there)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with log.open("ab") as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
 def calibrate(data: Path, onnx_path: Path, settings: Path, scales: list[int] | None) -> None:
     """ezkl.calibrate_settings for the smallest circuit ("resources") at the given scales."""
+    # Calibration prints large fidelity tables (on stderr) that would bury the CLI's progress
+    # bar and messages; they go to a log in the settings' (working) folder instead.
+    with output_to_log(settings.parent / "ezkl-calibrate.log"):
+        _calibrate(data, onnx_path, settings, scales)
+
+
+def _calibrate(data: Path, onnx_path: Path, settings: Path, scales: list[int] | None) -> None:
     call(
         ezkl.calibrate_settings,
         CircuitError,
