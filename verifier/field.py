@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from contracts.encoding import FIELD_MODULUS, input_hash
+from contracts.encoding import FIELD_MODULUS, from_felt, input_hash
 
 
 def _round_half_away(v: float) -> int:
@@ -30,14 +30,9 @@ def quantize(values: Iterable[float], scale: int) -> list[int]:
     return [_round_half_away(float(np.float32(v)) * 2.0**scale) % FIELD_MODULUS for v in values]
 
 
-def felt_to_int(felt: int) -> int:
-    """The signed integer a field element stands for (upper half of the field is negative)."""
-    return felt - FIELD_MODULUS if felt > FIELD_MODULUS // 2 else felt
-
-
 def dequantize(felts: Iterable[int], scale: int) -> list[float]:
     """Real values of field elements at fixed-point ``scale``."""
-    return [felt_to_int(f) / 2.0**scale for f in felts]
+    return [from_felt(f) / 2.0**scale for f in felts]
 
 
 def parse_instances(hex_words: Sequence[str]) -> list[int]:
