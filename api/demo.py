@@ -101,6 +101,7 @@ def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
             f"registered {name}",
             model_id=chain.model_ids[name],
             verifier=chain.verifiers[name],
+            verifier_code="identical to our own build from the model's vk",
             commitment=gw.cards[name].commitment,
             logrows=backend.prover.logrows,
         )
