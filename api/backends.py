@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from models.card import ModelCard
-from prover import ezkl_ops
 from prover.pipeline import ZkProver
-from prover.quantize import dequantize, felt_from_ezkl_hex
 
 
 class ProverBackend:
@@ -33,13 +29,7 @@ class ProverBackend:
     def predict(self, x: NDArray[np.float32]) -> list[float]:
         # The witness is what the proof will commit to, so the response's outputs and the
         # proof's public outputs are the same numbers, not a float model's approximation.
-        with tempfile.TemporaryDirectory() as tmp:
-            data = ezkl_ops.write_input(Path(tmp) / "input.json", x)
-            witness = ezkl_ops.gen_witness(
-                data, self.prover.paths.compiled, Path(tmp) / "witness.json"
-            )
-        felts = [felt_from_ezkl_hex(h) for h in witness["outputs"][0]]
-        return dequantize(felts, self.prover.output_scale)
+        return self.prover.predict(x)
 
     def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:
         bundle = self.prover.prove(x)

@@ -27,7 +27,7 @@ from prover.build import Progress, load_or_build
 from prover.bundle import ProofBundle, instances_from_ezkl
 from prover.cache import Profile, TuningRecord
 from prover.errors import ProofRejected, ProvingError
-from prover.quantize import dequantize, quantize
+from prover.quantize import dequantize, felt_from_ezkl_hex, quantize
 from prover.srs import is_dev_srs
 from verinfer.settings import Settings, get_settings
 
@@ -112,6 +112,15 @@ class ZkProver:
     def quantize_input(self, x: ArrayLike) -> list[int]:
         """Field elements of x at this circuit's input scale (= the proof's input instances)."""
         return quantize(x, self.input_scale)
+
+    def predict(self, x: ArrayLike) -> list[float]:
+        """The circuit's own outputs for x (from its witness): exactly what a proof makes public."""
+        arr = self._checked_input(x)
+        with tempfile.TemporaryDirectory(prefix="verinfer-predict-") as tmp:
+            data = ezkl_ops.write_input(Path(tmp) / "input.json", arr)
+            witness = ezkl_ops.gen_witness(data, self.paths.compiled, Path(tmp) / "witness.json")
+        felts = [felt_from_ezkl_hex(h) for h in witness["outputs"][0]]
+        return dequantize(felts, self.output_scale)
 
     def prove(self, x: ArrayLike) -> ProofBundle:
         """Prove one inference on x (float32, the model's input shape)."""
