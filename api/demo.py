@@ -15,6 +15,7 @@ from web3 import Web3
 
 from api.app import Gateway, create_app
 from api.serve import ServerThread, build_gateway, prover_backend
+from api.verify_cmd import trusted_model
 from contracts.bindings import Deployment, connect, deploy, deploy_core, verify_proof_call
 from contracts.chain import Anvil
 from contracts.clients import EscrowClient, RegistryClient
@@ -107,16 +108,8 @@ def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
         )
 
 
-def _trusted(chain: Chain, gw: Gateway, name: str) -> TrustedModel:
-    paths = prover_backend(gw, name).prover.paths
-    return TrustedModel.from_settings(
-        gw.cards[name].commitment,
-        paths.settings,
-        vk_path=paths.vk,
-        srs_path=paths.srs,
-        rpc_url=chain.node.rpc_url,
-        verifier_address=chain.verifiers[name],
-    )
+def _trusted(chain: Chain, name: str) -> TrustedModel:
+    return trusted_model(name, chain.node.rpc_url, chain.verifiers[name])
 
 
 def _digit(index: int) -> tuple[list[float], int]:
@@ -127,7 +120,7 @@ def _digit(index: int) -> tuple[list[float], int]:
 def _serve_one(chain: Chain, gw: Gateway, c: Client, name: str, n: Narrator) -> dict[str, Any]:
     x, label = _digit(7)
     shape = gw.cards[name].inputs[0].shape
-    trusted = _trusted(chain, gw, name)
+    trusted = _trusted(chain, name)
     req_id = chain.escrow(chain.client).request(
         chain.model_ids[name], input_commitment(quantize(x, trusted.input_scale)), FEE_WEI
     )
@@ -175,12 +168,12 @@ def _settle(chain: Chain, name: str, served: dict[str, Any], n: Narrator) -> Non
     )
 
 
-def _tampered(chain: Chain, gw: Gateway, name: str, served: dict[str, Any], n: Narrator) -> None:
+def _tampered(chain: Chain, name: str, served: dict[str, Any], n: Narrator) -> None:
     proof_bytes, instances = calldata(served["proof"])
     bad = bytearray(proof_bytes)
     bad[100] ^= 0x01
     accepted = verify_proof_call(chain.w3, chain.verifiers[name], bytes(bad), instances)
-    scale = _trusted(chain, gw, name).input_scale
+    scale = _trusted(chain, name).input_scale
     req_id = chain.escrow(chain.client).request(
         chain.model_ids[name], input_commitment(quantize(served["x"], scale)), FEE_WEI
     )
@@ -214,5 +207,5 @@ def run_demo(n: Narrator, progress: Any = None) -> list[dict[str, Any]]:
         served = {name: _serve_one(chain, gw, c, name, n) for name in MODELS}
         for name in MODELS:
             _settle(chain, name, served[name], n)
-        _tampered(chain, gw, MODELS[0], served[MODELS[0]], n)
+        _tampered(chain, MODELS[0], served[MODELS[0]], n)
     return n.steps

@@ -10,6 +10,7 @@ import pytest
 from api.app import Gateway, create_app
 from api.demo import FEE_WEI, FULFIL_TIMEOUT_S
 from api.serve import ServerThread, build_gateway, prover_backend
+from api.verify_cmd import trusted_model
 from contracts.bindings import connect, deploy, deploy_core
 from contracts.chain import Anvil
 from contracts.clients import EscrowClient, RegistryClient
@@ -51,13 +52,5 @@ def stack(registry: object) -> Iterator[Stack]:
         model_id = RegistryClient(w3, dep.registry, provider).register(
             commitment, verifier, FEE_WEI, backend.n_inputs
         )
-        paths = backend.prover.paths
-        trusted = TrustedModel.from_settings(
-            gw.cards[MODEL].commitment,
-            paths.settings,
-            vk_path=paths.vk,
-            srs_path=paths.srs,
-            rpc_url=node.rpc_url,
-            verifier_address=verifier,
-        )
+        trusted = trusted_model(MODEL, node.rpc_url, verifier)
         yield Stack(node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted)
