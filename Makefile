@@ -20,10 +20,10 @@ $(VENV)/.stamp: requirements.lock pyproject.toml
 	$(BIN)/python -c "import torch, ezkl, onnxruntime, web3, fastapi"
 	touch $@
 
+# npm ci rejects this lock (it lists the other platforms' optional anvil builds); npm install
+# honours the lock all the same and leaves it unchanged.
 $(TOOLS)/.stamp: tools/package.json tools/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20 and npm"; exit 1; }
-	# npm ci rejects this lock (it lists the other platforms' optional anvil builds); install
-	# honours the lock all the same and leaves it unchanged.
 	cd tools && npm install --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m contracts.toolcheck
 	touch $@
