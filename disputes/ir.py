@@ -17,6 +17,7 @@ from eth_hash.auto import keccak
 from numpy.typing import NDArray
 
 Param = int | str | tuple[int, ...]
+SPEC_VERSION = 2  # disputes/SPEC.md: bump whenever any step's integer definition changes
 InputKind = Literal["int", "float"]
 
 
@@ -86,6 +87,7 @@ class Program:
     output_name: str
     config: dict[str, int]
     weights_f64: list[NDArray[np.float64] | None] = field(default_factory=list)
+    weights_f32: list[NDArray[np.float32] | None] = field(default_factory=list)
     weight_roots: list[bytes] = field(default_factory=list)  # filled by executor.prepare
     names: dict[str, int] = field(default_factory=dict)  # ONNX tensor → slot (debugging only)
     program_root: bytes = b""
@@ -121,7 +123,7 @@ class Program:
     def describe(self) -> dict[str, object]:
         """Everything the program root commits to (weights enter through ``weights_root``)."""
         return {
-            "version": 1,
+            "version": SPEC_VERSION,
             "config": dict(sorted(self.config.items())),
             "inputs": [[i.name, list(i.shape), i.kind, i.scale] for i in self.inputs],
             "weights": [

@@ -19,6 +19,7 @@ from disputes.lower import (
     unsupported,
 )
 from disputes.lower_arith import aligned_op, div, mul, sqrt, table
+from disputes.quantize import act_magnitude_bits, quantize_rows
 
 
 def _swap_last(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -48,6 +49,9 @@ def matmul(b: Builder, a: Val, rhs: Val, bias: Const | None = None) -> Dyn:
     if isinstance(rhs, Dyn):
         bt = transposed_operand(b, rhs)
     else:
+        q = qmatmul(b, da, rhs, bias) if b.cfg.mm_wbits and rhs.ndim == 2 else None
+        if q is not None:
+            return q
         bt = b.weight(np.ascontiguousarray(np.swapaxes(rhs, -1, -2)))
     acc = da.scale + bt.scale
     ins = [da, bt]
@@ -56,6 +60,22 @@ def matmul(b: Builder, a: Val, rhs: Val, bias: Const | None = None) -> Dyn:
     batch = np.broadcast_shapes(da.shape[:-2], bt.shape[:-2])
     shape = (*batch, da.shape[-2], bt.shape[-2])
     return b.emit("matmul", ins, shape, b.cfg.act, shift=acc - b.cfg.act)
+
+
+def qmatmul(b: Builder, da: Dyn, w: Const, bias: Const | None) -> Dyn | None:
+    """a @ w with per-row weights and per-row activations in float32-exact BLAS (SPEC §3, qmatmul).
+
+    None when the weights are too wide for useful activation precision (then ``matmul``).
+    """
+    q, t = quantize_rows(np.ascontiguousarray(w.T), b.cfg)
+    amag = act_magnitude_bits(q, b.cfg)
+    if amag < b.cfg.mm_min_abits:
+        return None
+    ins = [da, b.weight(q), b.weight(t)]
+    if bias is not None:
+        ins.append(b.weight(bias.reshape(-1), b.cfg.act))
+    shape = (*da.shape[:-1], q.shape[0])
+    return b.emit("qmatmul", ins, shape, b.cfg.act, amag=amag, shift=da.scale - b.cfg.act)
 
 
 @handles("MatMul")

@@ -105,6 +105,16 @@ def _matmul(
     return out + ([[(el[-1],)]] if len(shapes) > 2 else [])
 
 
+def _qmatmul(
+    step: Step, el: Index, shapes: list[tuple[int, ...]], v: ValueOf | None
+) -> list[list[Index]]:
+    """Row r of a, row c of the weights, the row scale t[c] and bias[c]."""
+    a = shapes[0]
+    pa = (*el[:-2], el[-2]) if len(a) > 2 else (el[-2],)
+    out: list[list[Index]] = [_row(pa, a[-1]), _row((el[-1],), shapes[1][-1]), [(el[-1],)]]
+    return out + ([[(el[-1],)]] if len(shapes) > 3 else [])
+
+
 def _conv(
     step: Step, el: Index, shapes: list[tuple[int, ...]], v: ValueOf | None
 ) -> list[list[Index]]:
@@ -189,6 +199,7 @@ def _concat(
 
 _MAPS: dict[str, Mapper] = {
     "matmul": _matmul,
+    "qmatmul": _qmatmul,
     "conv": _conv,
     "reduce_sum": _reduce,
     "reduce_mean": _reduce,

@@ -32,6 +32,12 @@ class QuantConfig:
     prob: int = 16  # softmax probabilities
     norm: int = 16  # layer-norm internals: centred input and normalized values
     const_clamp_log2: int = 18  # constants are clamped to ±2**18 (masks use -3.4e38)
+    # Activation × weight products (``qmatmul``, SPEC §3, qmatmul): weights get one scale per output
+    # row with this many bits (0: every product is the exact v1 ``matmul``), activations one
+    # scale per row, as wide as keeps every float32 partial sum an exact integer (<= 2**24).
+    mm_wbits: int = 8
+    mm_exact_log2: int = 24
+    mm_min_abits: int = 6  # narrower activations than this: lower the exact ``matmul`` instead
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -71,3 +77,27 @@ def integral(a: NDArray[np.generic]) -> bool:
         return True
     f = a.astype(np.float64)
     return bool(np.all(np.isfinite(f)) and np.all(f == np.round(f)))
+
+
+def quantize_rows(w: NDArray[np.generic], cfg: QuantConfig) -> tuple[I64, I64]:
+    """Per-row weights: ``q[c] = floor(w[c] * 2**t[c] + 1/2)`` with ``|q| < 2**(mm_wbits-1)``.
+
+    Example: ``q, t = quantize_rows(np.array([[0.5, -0.25]]), QuantConfig())`` → t = [7].
+    """
+    f = clamp_const(w, cfg)
+    row_cfg = QuantConfig(**{**cfg.as_dict(), "wbits": cfg.mm_wbits})
+    t = np.array([weight_scale(row, row_cfg) if np.any(row) else 0 for row in f], np.int64)
+    lim = 2 ** (cfg.mm_wbits - 1) - 1
+    q = np.floor(f * np.exp2(t.astype(np.float64))[:, None] + 0.5).astype(np.int64)
+    over = np.abs(q).max(axis=1, initial=0) > lim  # guards log2 rounding at exact powers of 2
+    while np.any(over):
+        t[over] -= 1
+        q[over] = np.floor(f[over] * np.exp2(t[over].astype(np.float64))[:, None] + 0.5)
+        over = np.abs(q).max(axis=1, initial=0) > lim
+    return q, t
+
+
+def act_magnitude_bits(q: I64, cfg: QuantConfig) -> int:
+    """Largest L with 2**L * max_c sum_k |q[c, k]| <= 2**mm_exact_log2 (float32 stays exact)."""
+    l1 = int(np.abs(q).sum(axis=-1).max(initial=1))
+    return cfg.mm_exact_log2 - (max(l1, 1) - 1).bit_length()

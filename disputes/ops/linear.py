@@ -56,8 +56,7 @@ def exact_matmul_nt(
     if bound >= INT64_LIMIT:
         raise BoundsError(f"matmul sum bound {bound:.3e} >= 2**63 (K={k})")
     if ctx.fast and bound < FLOAT32_EXACT:
-        bf32 = ctx.f32.get(b_slot)
-        bf = bt.astype(np.float32) if bf32 is None else bf32
+        bf = bt.astype(np.float32)  # small products only: not worth a cached copy
         return _to_int(np.matmul(a.astype(np.float32), np.swapaxes(bf, -1, -2)))
     if not (ctx.fast and bound < FLOAT64_EXACT):
         exact: I64 = np.matmul(a, np.swapaxes(bt, -1, -2))

@@ -6,7 +6,10 @@ import pytest
 
 from disputes.executor import load_program
 from disputes.ir import Program
+from disputes.quantize import QuantConfig
 from tests.disputes.tiny import tiny_block
+
+EXACT = QuantConfig(mm_wbits=0)  # the exact profile: every product is a v1 ``matmul``
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +34,13 @@ def digits_mlp_path() -> Path:
 @pytest.fixture(scope="session")
 def digits_mlp(digits_mlp_path: Path) -> Program:
     return load_program(digits_mlp_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_exact(tiny_path: Path) -> Program:
+    return load_program(tiny_path, EXACT)
+
+
+@pytest.fixture(scope="session")
+def digits_mlp_exact(digits_mlp_path: Path) -> Program:
+    return load_program(digits_mlp_path, EXACT)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from disputes.executor import load_program
+from disputes.quantize import QuantConfig
 from disputes.trace import trace
 from tests.disputes.tiny import tiny_block, tiny_input
 
@@ -23,8 +24,10 @@ def digits_input() -> np.ndarray:
     return x
 
 
-def summary(onnx_path: Path, name: str, x: np.ndarray) -> dict[str, object]:
-    program = load_program(onnx_path)
+def summary(
+    onnx_path: Path, name: str, x: np.ndarray, cfg: QuantConfig | None = None
+) -> dict[str, object]:
+    program = load_program(onnx_path, cfg)
     tr = trace(program, {name: x})
     return {
         "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
@@ -36,11 +39,16 @@ def summary(onnx_path: Path, name: str, x: np.ndarray) -> dict[str, object]:
     }
 
 
-def tiny_summary() -> dict[str, object]:
+def tiny_summary(cfg: QuantConfig | None = None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as d:
-        out = summary(tiny_block(Path(d) / "tiny.onnx"), "x", tiny_input())
+        out = summary(tiny_block(Path(d) / "tiny.onnx"), "x", tiny_input(), cfg)
     out.pop("onnx_sha256")  # protobuf bytes may vary by onnx version; the weights root pins it
     return out
+
+
+def tiny_exact_summary() -> dict[str, object]:
+    """The exact profile (every product a v1 ``matmul``) is pinned too."""
+    return tiny_summary(QuantConfig(mm_wbits=0))
 
 
 def digits_summary() -> dict[str, object]:
@@ -53,7 +61,12 @@ def digits_summary() -> dict[str, object]:
 
 def main() -> None:
     GOLDEN.mkdir(exist_ok=True)
-    for name, fn in [("tiny_block", tiny_summary), ("digits_mlp", digits_summary)]:
+    cases = [
+        ("tiny_block", tiny_summary),
+        ("tiny_block_exact", tiny_exact_summary),
+        ("digits_mlp", digits_summary),
+    ]
+    for name, fn in cases:
         (GOLDEN / f"{name}.json").write_text(json.dumps(fn(), indent=1) + "\n")
 
 

@@ -9,7 +9,12 @@ import json
 
 import pytest
 
-from tests.disputes.golden_cases import GOLDEN, digits_summary, tiny_summary
+from tests.disputes.golden_cases import (
+    GOLDEN,
+    digits_summary,
+    tiny_exact_summary,
+    tiny_summary,
+)
 
 
 def _load(name: str) -> dict[str, object]:
@@ -18,6 +23,10 @@ def _load(name: str) -> dict[str, object]:
 
 def test_tiny_block_golden() -> None:
     assert tiny_summary() == _load("tiny_block")
+
+
+def test_tiny_block_exact_profile_golden() -> None:
+    assert tiny_exact_summary() == _load("tiny_block_exact")
 
 
 def test_digits_mlp_golden() -> None:
