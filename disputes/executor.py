@@ -22,6 +22,7 @@ from disputes.errors import DisputeError, ExecutionInputError, LoweringError
 from disputes.fixedpoint import VALUE_BOUND, dequantize, max_abs, quantize
 from disputes.ir import Program, Step, program_root
 from disputes.lower_graph import lower_model
+from disputes.malloc import keep_heap
 from disputes.ops import KERNELS, Ctx
 from disputes.ops.qlinear import check_exact, scaled_weights_f32
 from disputes.quantize import QuantConfig
@@ -88,6 +89,7 @@ _CTX_CACHE: dict[tuple[int, bool], tuple[Program, Ctx]] = {}
 
 
 def context(program: Program, fast: bool) -> Ctx:
+    keep_heap()
     key = (id(program), fast)
     hit = _CTX_CACHE.get(key)
     if hit is None or hit[0] is not program:

@@ -63,7 +63,7 @@ def matmul(b: Builder, a: Val, rhs: Val, bias: Const | None = None) -> Dyn:
 
 
 def qmatmul(b: Builder, da: Dyn, w: Const, bias: Const | None) -> Dyn | None:
-    """a @ w with per-row weights and per-row activations in float32-exact BLAS (SPEC §3, qmatmul).
+    """a @ w with per-row weights and per-row activations in float32-exact BLAS (SPEC §3).
 
     None when the weights are too wide for useful activation precision (then ``matmul``).
     """

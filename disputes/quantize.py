@@ -32,7 +32,7 @@ class QuantConfig:
     prob: int = 16  # softmax probabilities
     norm: int = 16  # layer-norm internals: centred input and normalized values
     const_clamp_log2: int = 18  # constants are clamped to ±2**18 (masks use -3.4e38)
-    # Activation × weight products (``qmatmul``, SPEC §3, qmatmul): weights get one scale per output
+    # Activation × weight products (``qmatmul``, SPEC §3): weights get one scale per output
     # row with this many bits (0: every product is the exact v1 ``matmul``), activations one
     # scale per row, as wide as keeps every float32 partial sum an exact integer (<= 2**24).
     mm_wbits: int = 8

@@ -1,4 +1,4 @@
-"""Activation × weight products with per-row scales, exact in float32 BLAS (SPEC §3, qmatmul).
+"""Activation × weight products with per-row scales, exact in float32 BLAS (SPEC §3).
 
 Each activation row is rounded to ``amag`` magnitude bits by its own power of two ``e_r``;
 each weight row carries its own scale ``t_c``. The lowering chose ``amag`` so that every

@@ -1,4 +1,4 @@
-"""Per-row quantized products (SPEC §3, qmatmul): float32 BLAS equals the integer definition exactly."""
+"""Per-row quantized products (SPEC §3, qmatmul): float32 BLAS equals the integer definition."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from disputes.trace import trace
 def _spec(
     a: np.ndarray, wt: np.ndarray, t: np.ndarray, bias: np.ndarray, amag: int, shift: int
 ) -> np.ndarray:
-    """SPEC §3, qmatmul in Python integers, element by element."""
+    """SPEC §3 qmatmul in Python integers, element by element."""
     out = np.empty((a.shape[0], wt.shape[0]), dtype=object)
     for r, row in enumerate(a.tolist()):
         m = max(abs(v) for v in row)
