@@ -11,7 +11,9 @@
  * All paths give identical digests (tests/disputes/test_merkle.py checks them against each other
  * and against eth_hash). Entry points return 0, or VI_EUNSUPPORTED / VI_ENOMEM:
  *   vi_keccak256_many(msgs, n, len, impl, out)     out[i] = keccak256(msgs[i*len .. (i+1)*len))
- *   vi_leaf_hashes_i64(rows, n, width, impl, out)  out[i] = keccak256(0x00 || be64(row_i[..]))
+ *   vi_leaf_hashes_i64(rows, n, width, impl, out)  out[i] = leaf hash of row i (merkle.py rule 2:
+ *                                                  0x02 || be32 values if all fit int32,
+ *                                                  else 0x00 || be64 values)
  *   vi_node_hashes(children, n_pairs, impl, out)   out[i] = keccak256(0x01 || c[2i] || c[2i+1])
  *   vi_merkle_root(leaves, n, impl, out)           Merkle root over n leaf hashes (merkle.py
  *                                                  rule 4; n = 0 gives bytes32(0))
@@ -233,13 +235,14 @@ static inline uint64_t word_at(const uint8_t *words, size_t k, int be) {
     return be ? __builtin_bswap64(v) : v;
 }
 
-/* keccak256(prefix || words[0 .. 8n)) where each word is taken as x_k (see word_at). */
+/* keccak256 of the first len bytes of prefix || words[0 .. 8n), each word taken as x_k (see
+ * word_at); len is 1 + 8n, or less when the tail of the last word is zero (narrow odd rows). */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 static ALWAYS_INLINE void prefixed_1(permute_fn f, uint8_t prefix, const uint8_t *words, size_t n,
-                                     int be, uint8_t *out) {
+                                     size_t len, int be, uint8_t *out) {
     uint64_t s[25] = {0};
     uint64_t prev = (uint64_t)prefix << 56;
-    size_t nblocks = (1 + 8 * n) / RATE + 1;
+    size_t nblocks = len / RATE + 1;
     size_t k = 0;
     for (size_t b = 0; b < nblocks; b++, k += RATE_LANES) {
         if (k + RATE_LANES <= n) {
@@ -256,7 +259,8 @@ static ALWAYS_INLINE void prefixed_1(permute_fn f, uint8_t prefix, const uint8_t
             }
         }
         if (b + 1 == nblocks) {
-            s[n - k] ^= 0x01ULL << 8; /* the message ends at byte 1 of lane n */
+            size_t end = len - RATE * b; /* the message ends here within the last block */
+            s[end / 8] ^= 0x01ULL << (8 * (end % 8));
             s[RATE_LANES - 1] ^= 0x80ULL << 56;
         }
         f(s);
@@ -338,13 +342,13 @@ AVX2 static void keccak256_4(const uint8_t *const msgs[4], size_t len, uint8_t *
 
 /* keccak256(prefix || words) of 4 word arrays of n words each (see prefixed_1). */
 AVX2 static ALWAYS_INLINE void prefixed_4(uint8_t prefix, const uint8_t *const words[4], size_t n,
-                                          int be, uint8_t *const outs[4]) {
+                                          size_t len, int be, uint8_t *const outs[4]) {
     const __m256i bswap = _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7,
                                            6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
     __m256i s[25];
     for (int i = 0; i < 25; i++) s[i] = _mm256_setzero_si256();
     __m256i prev = _mm256_set1_epi64x((long long)((uint64_t)prefix << 56));
-    size_t nblocks = (1 + 8 * n) / RATE + 1;
+    size_t nblocks = len / RATE + 1;
     size_t k = 0;
     for (size_t b = 0; b < nblocks; b++, k += RATE_LANES) {
         for (int i = 0; i < RATE_LANES; i++) {
@@ -358,7 +362,9 @@ AVX2 static ALWAYS_INLINE void prefixed_4(uint8_t prefix, const uint8_t *const w
             prev = x;
         }
         if (b + 1 == nblocks) {
-            s[n - k] = _mm256_xor_si256(s[n - k], _mm256_set1_epi64x(0x01LL << 8));
+            size_t end = len - RATE * b;
+            s[end / 8] = _mm256_xor_si256(s[end / 8],
+                                          _mm256_set1_epi64x((long long)(0x01ULL << (8 * (end % 8)))));
             s[RATE_LANES - 1] = _mm256_xor_si256(s[RATE_LANES - 1],
                                                  _mm256_set1_epi64x((long long)(0x80ULL << 56)));
         }
@@ -367,14 +373,10 @@ AVX2 static ALWAYS_INLINE void prefixed_4(uint8_t prefix, const uint8_t *const w
     squeeze4(s, outs);
 }
 
-AVX2 static void leaves_avx2(const uint8_t *rows, size_t n4, size_t width, uint8_t *out) {
-    size_t stride = 8 * width;
-    for (size_t i = 0; i < n4; i += 4) {
-        const uint8_t *w[4] = {rows + i * stride, rows + (i + 1) * stride, rows + (i + 2) * stride,
-                               rows + (i + 3) * stride};
-        uint8_t *o[4] = {out + 32 * i, out + 32 * (i + 1), out + 32 * (i + 2), out + 32 * (i + 3)};
-        prefixed_4(0x00, w, width, 1, o);
-    }
+/* keccak256(prefix || words_j) for m word arrays of n words each, 4 at a time. */
+AVX2 static void group_avx2(uint8_t prefix, const uint8_t *const *words, uint8_t *const *outs,
+                            size_t m4, size_t n, size_t len) {
+    for (size_t i = 0; i < m4; i += 4) prefixed_4(prefix, words + i, n, len, 1, outs + i);
 }
 
 /* In place (out == children) is allowed: each group reads its 4 pairs before writing. */
@@ -383,7 +385,7 @@ AVX2 static void nodes_avx2(const uint8_t *children, size_t n4, uint8_t *out) {
         const uint8_t *w[4] = {children + 64 * i, children + 64 * (i + 1), children + 64 * (i + 2),
                                children + 64 * (i + 3)};
         uint8_t *o[4] = {out + 32 * i, out + 32 * (i + 1), out + 32 * (i + 2), out + 32 * (i + 3)};
-        prefixed_4(0x01, w, 8, 0, o);
+        prefixed_4(0x01, w, 8, 65, 0, o);
     }
 }
 
@@ -402,15 +404,64 @@ AVX2 static void bytes_avx2(const uint8_t *msgs, size_t n4, size_t len, uint8_t 
 /* How many leading messages go to the 4-way path (the rest, < 4, to scalar). */
 static size_t wide_count(int path, size_t n) { return path == VI_AVX2 ? n - n % 4 : 0; }
 
-static void leaves(int path, const int64_t *rows, size_t n, size_t width, uint8_t *out) {
-    const uint8_t *p = (const uint8_t *)rows;
-    size_t done = wide_count(path, n);
+/* keccak256 of the first len bytes of prefix || be64(words_j[..n)), m messages by pointers. */
+static void group(int path, uint8_t prefix, const uint8_t *const *words, uint8_t *const *outs,
+                  size_t m, size_t n, size_t len) {
+    size_t done = wide_count(path, m);
 #if VI_X86
-    if (done) leaves_avx2(p, done, width, out);
+    if (done) group_avx2(prefix, words, outs, done, n, len);
 #endif
     permute_fn f = scalar_permutation(path);
-    for (size_t i = done; i < n; i++)
-        prefixed_1(f, 0x00, p + 8 * width * i, width, 1, out + 32 * i);
+    for (size_t i = done; i < m; i++) prefixed_1(f, prefix, words[i], n, len, 1, outs[i]);
+}
+
+static int fits_i32(const int64_t *row, size_t width) {
+    for (size_t k = 0; k < width; k++)
+        if (row[k] != (int64_t)(int32_t)row[k]) return 0;
+    return 1;
+}
+
+/* Word j of a narrow row: be64 of it is be32(x_2j) || be32(x_2j+1); an odd row's last word
+ * ends in 4 zero bytes that are not part of the message (len = 1 + 4 * width). */
+static void pack_i32(const int64_t *row, size_t width, uint64_t *words) {
+    for (size_t j = 0; 2 * j < width; j++) {
+        uint64_t hi = (uint32_t)row[2 * j];
+        uint64_t lo = 2 * j + 1 < width ? (uint32_t)row[2 * j + 1] : 0;
+        words[j] = (hi << 32) | lo;
+    }
+}
+
+/* Leaf hashes (merkle.py rule 2): rows whose values all fit int32 hash as 0x02 || be32 values,
+ * the others as 0x00 || be64 values. Narrow rows are packed, then each kind goes 4 at a time. */
+static int leaves(int path, const int64_t *rows, size_t n, size_t width, uint8_t *out) {
+    size_t nw = (width + 1) / 2;
+    uint64_t *packed = malloc(8 * nw * n + 8);
+    const uint8_t **in = malloc(2 * n * sizeof(*in) + 1);
+    uint8_t **outs = malloc(2 * n * sizeof(*outs) + 1);
+    if (packed == NULL || in == NULL || outs == NULL) {
+        free(packed);
+        free(in);
+        free(outs);
+        return VI_ENOMEM;
+    }
+    size_t n32 = 0, n64 = 0; /* narrow rows fill in[0..), wide rows in[n..) */
+    for (size_t i = 0; i < n; i++) {
+        const int64_t *row = rows + width * i;
+        if (fits_i32(row, width)) {
+            pack_i32(row, width, packed + nw * n32);
+            in[n32] = (const uint8_t *)(packed + nw * n32);
+            outs[n32++] = out + 32 * i;
+        } else {
+            in[n + n64] = (const uint8_t *)row;
+            outs[n + n64++] = out + 32 * i;
+        }
+    }
+    group(path, 0x02, in, outs, n32, nw, 1 + 4 * width);
+    group(path, 0x00, in + n, outs + n, n64, width, 1 + 8 * width);
+    free(packed);
+    free(in);
+    free(outs);
+    return 0;
 }
 
 static void nodes(int path, const uint8_t *children, size_t n_pairs, uint8_t *out) {
@@ -420,7 +471,7 @@ static void nodes(int path, const uint8_t *children, size_t n_pairs, uint8_t *ou
 #endif
     permute_fn f = scalar_permutation(path);
     for (size_t i = done; i < n_pairs; i++)
-        prefixed_1(f, 0x01, children + 64 * i, 8, 0, out + 32 * i);
+        prefixed_1(f, 0x01, children + 64 * i, 8, 65, 0, out + 32 * i);
 }
 
 int vi_keccak256_many(const uint8_t *msgs, size_t n, size_t len, int impl, uint8_t *out) {
@@ -438,8 +489,7 @@ int vi_keccak256_many(const uint8_t *msgs, size_t n, size_t len, int impl, uint8
 int vi_leaf_hashes_i64(const int64_t *rows, size_t n, size_t width, int impl, uint8_t *out) {
     int path = resolve(impl);
     if (path < 0) return path;
-    leaves(path, rows, n, width, out);
-    return 0;
+    return leaves(path, rows, n, width, out);
 }
 
 /* children and out may be the same buffer (hashing a level in place). */
@@ -497,7 +547,10 @@ int vi_tensor_roots_i64(const int64_t *const *rows, const size_t *n_rows, const 
             memset(out + 32 * t, 0, 32);
             continue;
         }
-        leaves(path, rows[t], n_rows[t], widths[t], buf);
+        if (leaves(path, rows[t], n_rows[t], widths[t], buf) != 0) {
+            free(buf);
+            return VI_ENOMEM;
+        }
         reduce_in_place(path, buf, n_rows[t]);
         memcpy(out + 32 * t, buf, 32);
     }

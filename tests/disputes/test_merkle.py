@@ -32,6 +32,8 @@ Z = bytes(32)
 
 # Pure-Python reference of the spec, used only to check the C path.
 def ref_leaf(row: list[int]) -> bytes:
+    if all(-(2**31) <= v < 2**31 for v in row):  # narrow: every value as a big-endian int32
+        return keccak(b"\x02" + b"".join(struct.pack(">i", v) for v in row))
     return keccak(b"\x00" + b"".join(struct.pack(">q", v) for v in row))
 
 
@@ -97,6 +99,14 @@ def test_batched_threads_match_single(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def test_narrow_and_wide_leaves() -> None:
+    assert leaf_hash([1, -2, 3]) == keccak(b"\x02" + struct.pack(">iii", 1, -2, 3))
+    assert leaf_hash([2**31, 0]) == keccak(b"\x00" + struct.pack(">qq", 2**31, 0))
+    assert leaf_hash([1, -2, 3]) != leaf_hash([1, -2, 3, 0])  # shape is part of the message
+    mixed = np.array([[0, 1], [2**40, 1], [-(2**31), 2**31 - 1]], np.int64)
+    assert [bytes(h.tobytes()) for h in leaf_hashes(mixed)] == [ref_leaf(r) for r in mixed.tolist()]
+
+
 def test_rows_rule() -> None:
     assert as_rows(np.int64(5)).shape == (1, 1)
     assert as_rows(np.arange(4)).shape == (1, 4)
@@ -106,18 +116,19 @@ def test_rows_rule() -> None:
 
 
 def test_known_small_tree() -> None:
-    """Pins the spec: 3 rows of width 2, padded to 4 leaves, hashed by hand with eth_hash."""
+    """Pins the spec: 3 rows of width 2 (narrow, wide, narrow), padded to 4 leaves, hashed by
+    hand with eth_hash."""
     q = np.array([[1, -1], [2**63 - 1, -(2**63)], [0, 7]], dtype=np.int64)
-    l0 = keccak(bytes.fromhex("00" + "0000000000000001" + "ffffffffffffffff"))
+    l0 = keccak(bytes.fromhex("02" + "00000001" + "ffffffff"))
     l1 = keccak(bytes.fromhex("00" + "7fffffffffffffff" + "8000000000000000"))
-    l2 = keccak(bytes.fromhex("00" + "0000000000000000" + "0000000000000007"))
+    l2 = keccak(bytes.fromhex("02" + "00000000" + "00000007"))
     root = keccak(b"\x01" + keccak(b"\x01" + l0 + l1) + keccak(b"\x01" + l2 + Z))
     assert leaf_hash([1, -1]) == l0
     assert tensor_root(q) == root
     assert root.hex() == PINNED_ROOT
 
 
-PINNED_ROOT = "da93dacae2cd7d0126783ca71bd84212342572b43213c2b58e9acf891beb8259"
+PINNED_ROOT = "eecf91e2e91987f99ec977b1861d6a45b9f21a4769b0062044b58734369a3d33"
 
 
 def test_one_leaf_root_is_leaf_and_empty_is_zero() -> None:
@@ -263,9 +274,21 @@ def test_paths_agree_on_byte_messages(length: int) -> None:
             assert digests == want[:n], (impl, n)
 
 
+def _mixed_rows(width: int) -> np.ndarray:
+    """9 rows: narrow ones (int32 edges included) and wide ones (one value just outside)."""
+    rng = np.random.default_rng(width)
+    rows = rng.integers(-(2**31), 2**31, (9, width), np.int64)
+    if width:
+        rows[0, 0], rows[1, -1] = 2**31 - 1, -(2**31)  # narrow at both edges
+        rows[2, -1], rows[4, 0] = 2**31, -(2**31) - 1  # wide by one
+        rows[5] = rng.integers(-(2**63), 2**63 - 1, width)
+        rows[7, width // 2] = 2**47
+    return rows
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_paths_agree_on_leaves(width: int) -> None:
-    rows = np.random.default_rng(width).integers(-(2**63), 2**63 - 1, (9, width), np.int64)
+    rows = _mixed_rows(width)
     want = [ref_leaf(r) for r in rows.tolist()]
     for impl in filter(supported, IMPL_NAMES):
         for n in range(1, 10):
