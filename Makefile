@@ -52,7 +52,8 @@ format: $(VENV)/.stamp
 clean:
 	rm -rf $(VENV) $(TOOLS) .verinfer
 
-# The batched keccak C library for Merkle commitments (also built lazily on first use).
+# The C libraries: batched keccak for Merkle commitments and the executor's elementwise kernels
+# (both also built lazily on first use).
 .PHONY: native
 native: $(VENV)/.stamp
-	$(BIN)/python -m disputes.keccak_native
+	$(BIN)/python -m disputes.native_build

@@ -61,13 +61,9 @@ core idle; with another process busy, 2 threads measure like 1.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import itertools
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -76,10 +72,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from disputes import native_build
 from disputes.errors import MerkleError
 
 SOURCE = Path(__file__).with_name("keccak_batch.c")
-BUILD_DIR = Path(__file__).resolve().parents[1] / "build" / "native"
+BUILD_DIR = native_build.BUILD_DIR
 CFLAGS = ["-O3", "-fPIC", "-shared", "-std=c11", "-fno-strict-aliasing"]
 # Below this many bytes per batch (~1 ms of AVX2 hashing), handing work to the thread pool
 # (~0.1-0.15 ms a handoff) costs more than it saves.
@@ -96,36 +93,19 @@ _P = ctypes.c_void_p  # every pointer argument is passed as an int address (chea
 
 def library_path() -> Path:
     """Where the compiled library for the current source and flags lives (built or not)."""
-    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
-    return BUILD_DIR / f"libvikeccak-{digest}.so"
-
-
-def _compiler() -> str:
-    cc = os.environ.get("CC", "gcc")
-    if shutil.which(cc) is None:
-        raise MerkleError(
-            f"C compiler {cc!r} not found; install gcc (apt-get install gcc) or set CC, "
-            "then run `make native` — the Merkle commitments need the keccak C library"
-        )
-    return cc
+    return native_build.library_path(SOURCE, "libvikeccak", CFLAGS)
 
 
 def build_library(force: bool = False) -> Path:
     """Compile keccak_batch.c if needed and return the .so path: ``build_library()``."""
-    target = library_path()
-    if target.is_file() and not force:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Compile to a temporary name and rename: concurrent builders never see a partial file.
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    cmd = [_compiler(), *CFLAGS, "-o", tmp, str(SOURCE)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        os.unlink(tmp)
-        raise MerkleError(f"compiling {SOURCE.name} failed: {done.stderr.strip()[:2000]}")
-    os.replace(tmp, target)
-    return target
+    return native_build.build(
+        SOURCE,
+        "libvikeccak",
+        CFLAGS,
+        purpose="the Merkle commitments need the keccak C library",
+        error=MerkleError,
+        force=force,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -13,13 +13,14 @@ from numpy.typing import NDArray
 
 from disputes.fixedpoint import max_abs
 from disputes.ir import Step
+from disputes.ops.native import enabled as native_enabled
 
 I64 = NDArray[np.int64]
 
 
 @dataclass
 class Ctx:
-    """How to execute: ``fast`` allows exact float BLAS; ``f64`` holds weights pre-converted."""
+    """How to execute: ``fast`` allows exact float BLAS and C kernels; ``f64``: weights as f64."""
 
     fast: bool = True
     f64: dict[int, NDArray[np.float64]] = field(default_factory=dict)
@@ -29,10 +30,17 @@ class Ctx:
     # bound passes that these already decide. ``out`` is the slot the current step fills.
     bounds: dict[int, int] | None = None
     out: int = -1
+    # The switch is read when a context is made and again for every execution (``for_run``).
+    use_native: bool = field(default_factory=native_enabled)
+
+    @property
+    def native(self) -> bool:
+        """Whether kernels may call ``disputes.ops.native``: fast mode and the switch on."""
+        return self.fast and self.use_native
 
     def for_run(self) -> Ctx:
         """A copy for one execution: its own bounds, seeded with the weights' maxima."""
-        return replace(self, bounds=dict(self.maxabs))
+        return replace(self, bounds=dict(self.maxabs), use_native=native_enabled())
 
     def known(self, slot: int) -> int | None:
         return None if self.bounds is None else self.bounds.get(slot)

@@ -19,6 +19,7 @@ from disputes.fixedpoint import (
     rshift_round,
 )
 from disputes.ir import Step
+from disputes.ops import native
 from disputes.ops.base import I64, Ctx, in_scales, kernel, rescaled_bound, split_apply
 
 
@@ -42,7 +43,29 @@ def _sum_bound(step: Step, ctx: Ctx) -> int | None:
     return total
 
 
+def _native_done(step: Step, ctx: Ctx, got: native.Result) -> I64:
+    """A C kernel's output: its measured max|out| is checked and recorded as the proven bound."""
+    out, top = got
+    if top >= VALUE_BOUND:
+        raise BoundsError(f"{step.kind} {step.node}: |value| {top} >= bound 2**47")
+    ctx.proven(top)
+    return out
+
+
+def _native_add(step: Step, ops: list[I64], sign: int) -> native.Result | None:
+    """A ± B in C when one operand has the output's shape (the other read as ``layout`` says)."""
+    (a, b), (ka, kb) = ops, (s - step.scale for s in in_scales(step))
+    lay = native.layout(step.shape, a, b)
+    if lay is not None:
+        return native.add_sub(a, b, lay, ka, kb, False, sign < 0)
+    lay = native.layout(step.shape, b, a)  # -B + A: the same integers mod 2**64
+    return None if lay is None else native.add_sub(b, a, lay, kb, ka, sign < 0, False)
+
+
 def _add_like(step: Step, ops: list[I64], ctx: Ctx, sign: int) -> I64:
+    got = _native_add(step, ops, sign) if ctx.native else None
+    if got is not None:
+        return _native_done(step, ctx, got)
     bound = _sum_bound(step, ctx)
     safe = bound is not None and bound < VALUE_BOUND
 
@@ -76,10 +99,22 @@ def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
         raise BoundsError(f"mul {step.node}: product bound >= 2**62")
     sa, sb = in_scales(step)
     k = sa + sb - step.scale
+    got = _native_mul(step, ops, k) if ctx.native else None
+    if got is not None:
+        return _native_done(step, ctx, got)
     safe = k >= 0 and (bound >> k) + 1 < VALUE_BOUND
     if safe:
         ctx.proven((bound >> k) + 1)
     return split_apply(lambda xs: _mul(step, xs, k, safe), ops, step.shape)
+
+
+def _native_mul(step: Step, ops: list[I64], k: int) -> native.Result | None:
+    a, b = ops
+    lay = native.layout(step.shape, a, b)
+    if lay is not None:
+        return native.mul(a, b, lay, k)
+    lay = native.layout(step.shape, b, a)
+    return None if lay is None else native.mul(b, a, lay, k)
 
 
 def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
@@ -99,11 +134,21 @@ def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
 def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     if not ctx.fast:
         return split_apply(lambda xs: _div(step, xs), ops, step.shape)
+    got = _native_div(step, ops) if ctx.native else None
+    if got is not None:
+        return _native_done(step, ctx, got)
     bounds: list[int] = []
     out = split_apply(lambda xs: _div_float(step, xs, bounds), ops, step.shape)
     if bounds and max(bounds) < VALUE_BOUND:
         ctx.proven(max(bounds))
     return out
+
+
+def _native_div(step: Step, ops: list[I64]) -> native.Result | None:
+    a, b = ops
+    sa, sb = in_scales(step)
+    lay = native.layout(step.shape, a, b)
+    return None if lay is None else native.div(a, b, lay, step.scale - sa + sb)
 
 
 def _div_float(step: Step, ops: list[I64], bounds: list[int]) -> I64:

@@ -25,6 +25,7 @@ from disputes.fixedpoint import (
     rshift_round,
 )
 from disputes.ir import Param, Step
+from disputes.ops import native
 from disputes.ops.base import I64, Ctx, in_scales, kernel, rescaled_bound, split_apply
 
 LUT_IN_SCALE = 12  # the argument is rescaled to 12 fractional bits before the lookup
@@ -60,6 +61,10 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 
 @kernel("lut")
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    got = _native_lut(step, ops[0]) if ctx.native else None
+    if got is not None:  # like the NumPy kernels, lut checks no 2**47 bound
+        ctx.proven(max(_table_max(step.tp("table")), got[1]))
+        return got[0]
     fn = _lut_dense if ctx.fast else _lut
     _lut_bound(step, ctx)
     return split_apply(lambda xs: fn(step, xs[0]), ops, step.shape)
@@ -100,6 +105,17 @@ def _lut_dense(step: Step, a: I64) -> I64:
     if tail is not None:
         out[tail[0]] = tail[1]
     return out
+
+
+def _native_lut(step: Step, a: I64) -> native.Result | None:
+    """``_lut_dense`` in C (same conditions: a right shift to scale 12, |lo| << k < 2**60)."""
+    k = in_scales(step)[0] - LUT_IN_SCALE
+    lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
+    if k <= 0 or abs(lo) << k >= 1 << 60:
+        return None
+    table = _dense(step.tp("table"), hi - lo)
+    identity = step.param("tail") == "identity"
+    return native.lut(a, k, lo, hi - lo, table, identity, LUT_IN_SCALE - step.scale)
 
 
 def _identity_tail(step: Step, t: I64, span: int, lo: int) -> tuple[NDArray[np.bool_], I64] | None:
@@ -159,28 +175,44 @@ def _tables(raw: tuple[int, ...]) -> tuple[I64, I64]:
 @kernel("sqrt")
 def sqrt(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """floor(sqrt(max(q, 0) * 2**(2*s_out - s_in))): exact, the spec fixes the integer."""
-    q = np.maximum(ops[0], 0)
     sh = 2 * step.scale - in_scales(step)[0]
+    got = native.sqrt(ops[0], sh) if ctx.native else None
+    if got is not None:
+        ctx.proven(got[1])
+        return got[0]
+    q = np.maximum(ops[0], 0)
     n = lshift(q, sh) if sh >= 0 else rshift_round(q, -sh)
     return isqrt(n)
 
 
-def _row_sum(step: Step, x: I64, ctx: Ctx) -> tuple[I64, int]:
-    """Sums along the last axis (keepdims) and a bound on them; checked against 2**62."""
-    k = max(1, x.shape[-1])
+def _row_sum_bound(step: Step, x: I64, ctx: Ctx) -> int:
+    """A bound on the sums along the last axis; raises when they could reach 2**62."""
+    k = max(1, int(x.shape[-1]))
     b = ctx.known(step.inputs[0])
     if b is None or b >= INT64_SAFE // k:
         check_bound(x, INT64_SAFE // k, f"{step.kind} {step.node}")
         b = ctx.bound(step.inputs[0], x)
-    return x.sum(axis=-1, keepdims=True), b * k
+    return b * k
+
+
+def _native_rows(step: Step, x: I64, op: int, ctx: Ctx) -> native.Result | None:
+    if not ctx.native:
+        return None
+    return native.reduce_rows(x, op, in_scales(step)[0] - step.scale)
 
 
 @kernel("reduce_sum")
 def reduce_sum(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """Sum along the last axis (keepdims), rescaled to the output scale."""
-    s, b = _row_sum(step, ops[0], ctx)
-    out = rescale(s, in_scales(step)[0], step.scale)
+    b = _row_sum_bound(step, ops[0], ctx)
     bound = rescaled_bound(b, in_scales(step)[0], step.scale)
+    got = _native_rows(step, ops[0], native.SUM, ctx)
+    if got is not None:
+        if got[1] >= VALUE_BOUND:
+            check_bound(got[0], VALUE_BOUND, step.kind)
+        ctx.proven(got[1])
+        return got[0]
+    out = rescale(ops[0].sum(axis=-1, keepdims=True), in_scales(step)[0], step.scale)
     if bound < VALUE_BOUND:
         ctx.proven(bound)
         return out
@@ -190,7 +222,12 @@ def reduce_sum(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 @kernel("reduce_mean")
 def reduce_mean(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """round_div(sum along the last axis, n) at the input scale, then rescaled."""
-    s, b = _row_sum(step, ops[0], ctx)
+    b = _row_sum_bound(step, ops[0], ctx)
+    got = _native_rows(step, ops[0], native.MEAN, ctx)
+    if got is not None:
+        ctx.proven(got[1])
+        return got[0]
+    s = ops[0].sum(axis=-1, keepdims=True)
     m = round_div(s, np.full_like(s, ops[0].shape[-1]))
     ctx.proven(rescaled_bound(b // max(1, ops[0].shape[-1]) + 1, in_scales(step)[0], step.scale))
     return rescale(m, in_scales(step)[0], step.scale)
@@ -198,6 +235,10 @@ def reduce_mean(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 
 @kernel("reduce_max")
 def reduce_max(step: Step, ops: list[I64], ctx: Ctx) -> I64:
+    got = _native_rows(step, ops[0], native.MAX, ctx)
+    if got is not None:
+        ctx.proven(got[1])
+        return got[0]
     b = ctx.known(step.inputs[0])
     if b is not None:
         ctx.proven(rescaled_bound(b, in_scales(step)[0], step.scale))

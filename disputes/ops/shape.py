@@ -6,6 +6,7 @@ import numpy as np
 
 from disputes.errors import ExecutionInputError
 from disputes.ir import Step
+from disputes.ops import native
 from disputes.ops.base import I64, Ctx, kernel
 
 
@@ -26,7 +27,8 @@ def reshape(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 @kernel("transpose")
 def transpose(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     _same_values(step, ctx)
-    return np.ascontiguousarray(ops[0].transpose(step.tp("perm")))
+    got = native.transpose(ops[0], step.tp("perm")) if ctx.native else None
+    return got if got is not None else np.ascontiguousarray(ops[0].transpose(step.tp("perm")))
 
 
 @kernel("slice")
