@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
-MODELS = ["digits-cnn", "minilm-l6", "gpt2-synth"]
+# "name@exact" runs the exact profile (every product a float64-exact v1 ``matmul``, SPEC §2).
+MODELS = ["digits-cnn", "minilm-l6", "minilm-l6@exact", "gpt2-synth"]
+COSINE_SENTENCES = 20  # accuracy beside speed: MiniLM cosine to onnxruntime float32
 THREADS = 2
 REPEATS = {"onnxruntime": 10, "run": 10, "trace": 4}
 ROUNDS = 2
@@ -67,15 +69,33 @@ def _interleaved_ms(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def measure(name: str) -> dict[str, Any]:
-    """Times (median ms) for one model, in this process."""
+def _cosine_min(program: Any, sess: Any) -> float:
+    """Smallest cosine between our MiniLM embedding and onnxruntime's over a few sentences."""
+    from disputes.executor import run
+    from models.minilm import tokenize
+    from models.sentences import varied_sentences
+
+    worst = 1.0
+    for s in varied_sentences(COSINE_SENTENCES):
+        ids, mask = tokenize([s])
+        feed = {"input_ids": ids, "attention_mask": mask}
+        ref = np.asarray(sess.run(None, feed)[0], dtype=np.float64).reshape(-1)
+        got = run(program, feed).values.reshape(-1)
+        worst = min(worst, float(ref @ got / (np.linalg.norm(ref) * np.linalg.norm(got))))
+    return worst
+
+
+def measure(spec: str) -> dict[str, Any]:
+    """Times (median ms) for one model (``name`` or ``name@exact``), in this process."""
     import onnxruntime as ort
     from threadpoolctl import threadpool_limits
 
     from disputes.executor import load_program, run
+    from disputes.quantize import QuantConfig
     from disputes.trace import trace
     from models.registry import Registry
 
+    name, _, profile = spec.partition("@")
     reg = Registry.default()
     reg.build(name)
     path = reg.onnx_path(name)
@@ -84,7 +104,7 @@ def measure(name: str) -> dict[str, Any]:
     so.intra_op_num_threads, so.inter_op_num_threads = THREADS, 1
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     t = time.perf_counter()
-    program = load_program(path)
+    program = load_program(path, QuantConfig(mm_wbits=0) if profile == "exact" else None)
     load_s = time.perf_counter() - t
     with threadpool_limits(THREADS):
         ms = _interleaved_ms(
@@ -95,7 +115,9 @@ def measure(name: str) -> dict[str, Any]:
             }
         )
     ort_ms, run_ms, trace_ms = ms["onnxruntime"], ms["run"], ms["trace"]
+    extra = {"cosine_min": round(_cosine_min(program, sess), 6)} if name == "minilm-l6" else {}
     return {
+        "profile": profile or "default",
         "onnxruntime_ms": round(ort_ms, 2),
         "run_ms": round(run_ms, 2),
         "trace_ms": round(trace_ms, 2),
@@ -104,6 +126,7 @@ def measure(name: str) -> dict[str, Any]:
         "steps": len(program.steps),
         "load_s": round(load_s, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **extra,
     }
 
 
@@ -138,35 +161,39 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-NOTES = """
-Where the time goes. `run`: the matrix products are exact integers carried in float64 BLAS
-(about 2x float32 BLAS; with 14-bit activations and 16-bit weights every partial sum is far
-above 2**24, and profiles narrow enough for exact float32 cost MiniLM cosine well below 0.999,
-so float64 stays); they are about half of `run`. The rest is int64 NumPy elementwise work,
-trimmed by dense lookup tables, one exact float64 division per `div` step, in-place matmul
-rounding and bound passes skipped where proven bounds decide them. `trace`: every step output
-is hashed (keccak Merkle tree over rows; MiniLM: about 146 MB of int64 tensors) in batched C
-calls on a background thread while later steps compute with one BLAS thread fewer;
-checkpoints are built one tree level per C call. Timings on this shared 2-core machine vary
-by 2x or more when other jobs run; ratios come from one process, measured in alternating
+NOTES = f"""
+Profiles (disputes/SPEC.md §2): **default** multiplies activations by 8-bit per-row weights in
+float32 BLAS, still exactly (each activation row is rounded to the width that keeps every
+partial sum an integer below 2**24); **exact** is SPEC v1, every product exact in float64 BLAS
+(about 2x float32). Min cosine: MiniLM embedding vs onnxruntime float32 over
+{COSINE_SENTENCES} varied sentences (the test suite checks 200).
+
+Where the time goes. `run`: the products (MiniLM default: float32 BLAS is about half of `run`,
+close to all of onnxruntime's time), then int64 elementwise steps in C kernels (NumPy is the
+reference and the fallback). `trace`: every step output is committed (keccak Merkle tree over
+rows; rows that fit int32 are hashed as int32, so MiniLM's 146 MB of int64 tensors become about
+75 MB hashed, some 785k keccak permutations with the tree nodes) in batched C calls on a
+background thread while later steps compute with one BLAS thread fewer. Timings on this shared
+2-core machine vary when other jobs run; ratios come from one process, measured in alternating
 blocks.
 """
 
 
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     head = (
-        "| model | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
-        "| peak RSS MB |\n|---|---|---|---|---|---|---|---|\n"
+        "| model | profile | steps | onnxruntime ms | run ms | trace ms | run / ort | trace / ort "
+        "| peak RSS MB | min cosine |\n|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
-    for name, r in results.items():
+    for spec, r in results.items():
+        name = spec.partition("@")[0]
         if "error" in r:
-            rows.append(f"| {name} | error: {r['error']} | | | | | | |")
+            rows.append(f"| {name} | error: {r['error']} | | | | | | | | |")
             continue
         rows.append(
-            f"| {name} | {r['steps']} | {r['onnxruntime_ms']} | {r['run_ms']} | "
-            f"{r['trace_ms']} | {r['run_ratio']}x | {r['trace_ratio']}x | "
-            f"{r['peak_rss_mb']} |"
+            f"| {name} | {r['profile']} | {r['steps']} | {r['onnxruntime_ms']} | "
+            f"{r['run_ms']} | {r['trace_ms']} | {r['run_ratio']}x | {r['trace_ratio']}x | "
+            f"{r['peak_rss_mb']} | {r.get('cosine_min', '')} |"
         )
     return (
         f"# Integer executor vs onnxruntime float32\n\nMachine: {machine()}. Both sides use "

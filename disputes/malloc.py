@@ -34,4 +34,4 @@ def keep_heap() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return ok and mallopt(M_TRIM_THRESHOLD, 8 * MMAP_THRESHOLD) == 1
+    return ok and bool(mallopt(M_TRIM_THRESHOLD, 8 * MMAP_THRESHOLD) == 1)
