@@ -11,8 +11,8 @@
  *   VI_ESQRT (4)     a sqrt operand reaches 2**62
  *   VI_EFALLBACK (5) an operand so large (>= 2**62) that NumPy's own wrapping decides the result;
  *                    nothing was written and the loader runs the NumPy code instead
- * Every kernel also stores max|out| in *maxabs (the caller checks it against 2**47 where the
- * NumPy code does, and records it as the step's proven bound).
+ * The arithmetic kernels also store max|out| in *maxabs (lut: over its identity tail only); the
+ * caller checks it against 2**47 where the NumPy code does and records it as the proven bound.
  *
  * A binary kernel reads `a` as `rows` rows of `cols` and `b` in one of four layouts (VI_SAME: the
  * same shape; VI_ROW: one value per row; VI_COL: one row of `cols` repeated for every row;
@@ -36,8 +36,6 @@ enum { VI_AUTO = 0, VI_PORTABLE = 1, VI_AVX2 = 2 };
 enum { VI_SUM = 0, VI_MEAN = 1, VI_MAX = 2 };
 
 #define INLINE static inline __attribute__((always_inline))
-#define TWO52 4503599627370496.0 /* 2**52 */
-#define TWO52_BITS 0x4330000000000000ULL
 
 INLINE u64 uabs(i64 x) {
     u64 m = (u64)(x >> 63);
@@ -70,20 +68,6 @@ INLINE i64 rescale(rescaler z, i64 x) { return (i64)(((((u64)x + z.c) >> z.r) <<
 
 /* The largest magnitude a left shift by -k (k < 0) accepts is below 2**(62+k); no limit else. */
 INLINE int shift_ok(int k, u64 or_abs) { return k >= 0 || or_abs < (1ULL << (62 + k)); }
-
-INLINE double u2d(u64 x) { /* exact for x < 2**52: the integer is the mantissa of 2**52 + x */
-    u64 bits = x | TWO52_BITS;
-    double d;
-    memcpy(&d, &bits, 8);
-    return d - TWO52;
-}
-
-INLINE u64 d2u(double d) { /* round to nearest integer, 0 <= d < 2**51 */
-    double e = d + TWO52;
-    u64 bits;
-    memcpy(&bits, &e, 8);
-    return bits - TWO52_BITS;
-}
 
 /* The signed range of the values written; max|v| = max(|lo|, |hi|). Two compare-and-select
  * chains vectorize (AVX2 has no 64-bit abs or unsigned max). */
@@ -242,9 +226,11 @@ INLINE void div4(const i64 *a, i64 *o, const div_row *p, i64 d, v4i *mx) {
 
 INLINE u64 div_row_float(const i64 *a, i64 *o, i64 cols, i64 d, int nsh) {
     double ad = (double)uabs(d), df = 2.0 * ad, rd = 1.0 / df, ns = (double)(2ULL << nsh);
-    div_row p = {{ns, ns, ns, ns}, {ad, ad, ad, ad}, {df, df, df, df}, {rd, rd, rd, rd}};
+    v4d zero = {0, 0, 0, 0};
+    div_row p = {zero + ns, zero + ad, zero + df, zero + rd};
     v4i mx = {0, 0, 0, 0};
     i64 c = 0;
+#pragma GCC unroll 4
     for (; c + 4 <= cols; c += 4)
         div4(a + c, o + c, &p, d, &mx);
     double m[4];
@@ -303,24 +289,36 @@ INLINE int div_body(const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, in
     return 0;
 }
 
-/* ---- lut: the dense table of SPEC §5.1 at scale 12 (see nonlinear._lut_dense) -----------------
- * t = (a + c) >> k = rescale(a, s_a, 12) - lo; out = table[clamp(t, 0, span)], or for an identity
- * tail and t > span, rescale(t + lo, 12, s_out) (shift ko = 12 - s_out). Table values need no
- * range pass (the caller knows the table's largest entry): *maxabs is max|out| over the tail
- * only (0 without one). */
+/* ---- lut: SPEC §5.1 at scale 12 (the same integers as nonlinear._lut_dense) --------------------
+ * t = (a + c) >> k = rescale(a, s_a, 12) - lo, j = clamp(t, 0, span), i = j >> fb, f = j & (2**fb - 1):
+ * out = T[i] + rshift_round(slope[i] · f, fb), read from a packed table of 8-byte entries
+ * (T[i] + 2**31) << 32 | (u32)slope[i] (the caller checks both fit 32 bits), about 8 KiB, so it
+ * stays in L1 where the dense 512 KiB table of every t fell out of cache between steps. For an
+ * identity tail and t > span: rescale(t + lo, 12, s_out) (shift ko = 12 - s_out). Table values
+ * need no range pass (the caller knows the table's largest entry): *maxabs is max|out| over the
+ * tail only (0 without one). */
+
+#define LUT_BIAS ((i64)1 << 31)
 
 typedef struct {
     rescaler zt, zo;
     i64 span, lo;
-    const i64 *table;
+    int fb;
+    const i64 *packed;
 } lut_spec;
+
+INLINE i64 lut_point(const lut_spec *p, i64 j) {
+    u64 e = (u64)p->packed[j >> p->fb];
+    i64 slope = (int32_t)(uint32_t)e, f = j & ((1 << p->fb) - 1);
+    return (i64)(e >> 32) - LUT_BIAS + ((slope * f + (1 << (p->fb - 1))) >> p->fb);
+}
 
 INLINE void lut_loop(const i64 *a, i64 *out, i64 n, const lut_spec *p, int identity, u64 *or_x,
                      u64 *top) {
     u64 acc = *or_x, mx = *top;
     for (i64 i = 0; i < n; i++) {
         i64 t = rescale(p->zt, a[i]);
-        i64 v = p->table[t < 0 ? 0 : t > p->span ? p->span : t];
+        i64 v = lut_point(p, t < 0 ? 0 : t > p->span ? p->span : t);
         if (identity && t > p->span) {
             i64 x = t + p->lo;
             acc |= uabs(x);
@@ -333,15 +331,15 @@ INLINE void lut_loop(const i64 *a, i64 *out, i64 n, const lut_spec *p, int ident
     *top = mx;
 }
 
-INLINE lut_spec lut_make(int k, i64 c, i64 span, const i64 *table, i64 lo, int ko) {
-    lut_spec p = {rescaler_make(k), rescaler_make(ko), span, lo, table};
+INLINE lut_spec lut_make(int k, i64 c, i64 span, int fb, const i64 *packed, i64 lo, int ko) {
+    lut_spec p = {rescaler_make(k), rescaler_make(ko), span, lo, fb, packed};
     p.zt.c += (u64)c - ((u64)1 << (k - 1)); /* c already holds the rounding half */
     return p;
 }
 
-INLINE int lut_body(const i64 *a, i64 *out, i64 n, int k, i64 c, i64 span, const i64 *table,
-                    int identity, i64 lo, int ko, u64 *maxabs) {
-    lut_spec p = lut_make(k, c, span, table, lo, ko);
+INLINE int lut_body(const i64 *a, i64 *out, i64 n, int k, i64 c, i64 span, int fb,
+                    const i64 *packed, int identity, i64 lo, int ko, u64 *maxabs) {
+    lut_spec p = lut_make(k, c, span, fb, packed, lo, ko);
     u64 or_x = 0, top = 0;
     if (identity)
         lut_loop(a, out, n, &p, 1, &or_x, &top);
@@ -354,17 +352,23 @@ INLINE int lut_body(const i64 *a, i64 *out, i64 n, int k, i64 c, i64 span, const
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* Four lookups with one gather (the table is 2**16 entries for the functions in use, so reads
- * mostly hit L2; one gather beats four scalar loads). Four with a tail element go scalar. */
+/* Four points: t in 64-bit lanes, j narrowed to 32 bits for the gather index, the product of the
+ * 32-bit slope and f with one vpmuldq, the rounding shift with the 2**63 bias (no 64-bit
+ * arithmetic shift in AVX2). Fours with a tail element are redone in scalar. */
 __attribute__((target("avx2"))) static int lut_avx2_body(const i64 *a, i64 *out, i64 n, int k,
-                                                         i64 c, i64 span, const i64 *table,
-                                                         int identity, i64 lo, int ko,
-                                                         u64 *maxabs) {
-    lut_spec p = lut_make(k, c, span, table, lo, ko);
+                                                         i64 c, i64 span, int fb,
+                                                         const i64 *packed, int identity, i64 lo,
+                                                         int ko, u64 *maxabs) {
+    lut_spec p = lut_make(k, c, span, fb, packed, lo, ko);
     u64 or_x = 0, top = 0;
-    __m128i kt = _mm_cvtsi32_si128(k);
+    __m128i kt = _mm_cvtsi32_si128(k), fbv = _mm_cvtsi32_si128(fb);
+    __m128i fmask = _mm_set1_epi32((1 << fb) - 1);
     __m256i sp = _mm256_set1_epi64x(span), zero = _mm256_setzero_si256();
     __m256i bias = _mm256_set1_epi64x((i64)p.zt.c), unbias = _mm256_set1_epi64x((i64)p.zt.s);
+    __m256i low32 = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    __m256i rbias = _mm256_set1_epi64x((i64)((1ULL << (fb - 1)) + (1ULL << 63)));
+    __m256i runbias = _mm256_set1_epi64x((i64)(1ULL << (63 - fb)));
+    __m256i tbias = _mm256_set1_epi64x(LUT_BIAS);
     i64 i = 0;
     for (; i + 4 <= n; i += 4) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(a + i));
@@ -372,8 +376,13 @@ __attribute__((target("avx2"))) static int lut_avx2_body(const i64 *a, i64 *out,
         __m256i j = _mm256_and_si256(t, _mm256_cmpgt_epi64(t, zero));
         __m256i big = _mm256_cmpgt_epi64(j, sp);
         j = _mm256_blendv_epi8(j, sp, big);
-        _mm256_storeu_si256((__m256i *)(out + i),
-                            _mm256_i64gather_epi64((const long long *)table, j, 8));
+        __m128i j32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(j, low32));
+        __m256i e = _mm256_i32gather_epi64((const long long *)packed, _mm_srl_epi32(j32, fbv), 8);
+        __m256i f = _mm256_cvtepu32_epi64(_mm_and_si128(j32, fmask));
+        __m256i r = _mm256_add_epi64(_mm256_mul_epi32(e, f), rbias);
+        r = _mm256_sub_epi64(_mm256_srl_epi64(r, fbv), runbias);
+        __m256i base = _mm256_sub_epi64(_mm256_srli_epi64(e, 32), tbias);
+        _mm256_storeu_si256((__m256i *)(out + i), _mm256_add_epi64(base, r));
         if (identity && !_mm256_testz_si256(big, big))
             lut_loop(a + i, out + i, 4, &p, 1, &or_x, &top);
     }
@@ -455,8 +464,8 @@ INLINE int sqrt_body(const i64 *a, i64 *out, i64 n, int sh, u64 *maxabs) {
 
 /* ---- transpose: out[b, j, i, :] = x[b, i, j, :] for x of shape (nb, ni, nj, nc) -------------
  * Every permutation that swaps two adjacent groups of axes is this (MiniLM's heads split and
- * merge, K transposed). Rows of nc >= 8 elements are copied whole; single elements go in 8x8
- * tiles so both the reads and the writes stay within a few cache lines. */
+ * merge, K transposed). Runs of nc > 1 elements are copied whole; single elements go in 8x8
+ * tiles (AVX2: 4x4 register blocks) so reads and writes stay within a few cache lines. */
 
 #define TILE 8
 
@@ -568,9 +577,9 @@ ENTRY(mul, (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, 
 ENTRY(div, (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int sh, u64 *maxabs),
       (a, b, out, rows, cols, mode, sh, maxabs))
 ENTRY(lut,
-      (const i64 *a, i64 *out, i64 n, int k, i64 c, i64 span, const i64 *table, int identity,
-       i64 lo, int ko, u64 *maxabs),
-      (a, out, n, k, c, span, table, identity, lo, ko, maxabs))
+      (const i64 *a, i64 *out, i64 n, int k, i64 c, i64 span, int fb, const i64 *packed,
+       int identity, i64 lo, int ko, u64 *maxabs),
+      (a, out, n, k, c, span, fb, packed, identity, lo, ko, maxabs))
 ENTRY(reduce, (const i64 *x, i64 *out, i64 rows, i64 cols, int op, int k, u64 *maxabs),
       (x, out, rows, cols, op, k, maxabs))
 ENTRY(sqrt, (const i64 *a, i64 *out, i64 n, int sh, u64 *maxabs), (a, out, n, sh, maxabs))

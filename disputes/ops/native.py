@@ -78,7 +78,7 @@ def load() -> ctypes.CDLL:
         "vi_addsub": [_P, _P, _P, _Q, _Q, _INT, _INT, _INT, _INT, _INT, _OUT],
         "vi_mul": [_P, _P, _P, _Q, _Q, _INT, _INT, _OUT],
         "vi_div": [_P, _P, _P, _Q, _Q, _INT, _INT, _OUT],
-        "vi_lut": [_P, _P, _Q, _INT, _Q, _Q, _P, _INT, _Q, _INT, _OUT],
+        "vi_lut": [_P, _P, _Q, _INT, _Q, _Q, _INT, _P, _INT, _Q, _INT, _OUT],
         "vi_reduce": [_P, _P, _Q, _Q, _INT, _INT, _OUT],
         "vi_sqrt": [_P, _P, _Q, _INT, _OUT],
         "vi_transpose": [_P, _P, _Q, _Q, _Q, _Q],
@@ -138,8 +138,8 @@ def layout(shape: tuple[int, ...], a: I64, b: I64) -> Layout | None:
     return None
 
 
-def _shifts_ok(*ks: int) -> bool:
-    return all(MIN_SHIFT <= k <= MAX_SHIFT for k in ks)
+def _shift_ok(k: int) -> bool:
+    return MIN_SHIFT <= k <= MAX_SHIFT
 
 
 def _ptr(x: I64) -> int:
@@ -162,7 +162,7 @@ def add_sub(
 ) -> Result | None:
     """``±rescale(a, ka) ± rescale(b, kb)`` (k = s_in - s_out); ``lay`` from :func:`layout`."""
     lib = _lib()
-    if lib is None or not _shifts_ok(ka, kb):
+    if lib is None or not (_shift_ok(ka) and _shift_ok(kb)):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
     args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], ka, kb, neg_a, neg_b)
@@ -172,7 +172,7 @@ def add_sub(
 def mul(a: I64, b: I64, lay: Layout, k: int) -> Result | None:
     """``rshift_round(a * b, k)``; the caller has proven the product below 2**62."""
     lib = _lib()
-    if lib is None or not _shifts_ok(k):
+    if lib is None or not _shift_ok(k):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
     args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], k)
@@ -189,24 +189,26 @@ def div(a: I64, b: I64, lay: Layout, sh: int) -> Result | None:
     return _done(lib.vi_div(*args, ctypes.byref(top)), out, top)
 
 
-def lut(a: I64, k: int, lo: int, span: int, table: I64, identity: bool, ko: int) -> Result | None:
-    """``table[clamp(rescale(a, k) - lo, 0, span)]`` with ``_lut_dense``'s identity tail.
+def lut(
+    a: I64, k: int, lo: int, span: int, fb: int, packed: I64, identity: bool, ko: int
+) -> Result | None:
+    """``_lut_dense``'s integers: point ``clamp(rescale(a, k) - lo, 0, span)`` of a packed table.
 
-    The second value is max|out| over the identity tail only (0 without one): the table's own
-    entries are bounded by the caller."""
+    ``packed[i] = (T[i] + 2**31) << 32 | (u32)slope[i]`` for segments of 2**fb points; the second
+    value is max|out| over the identity tail only (0 without one): the caller bounds T."""
     lib = _lib()
-    if lib is None or not _plain(a) or not 1 <= k <= MAX_SHIFT or not _shifts_ok(ko):
+    if lib is None or not _plain(a) or not 1 <= k <= MAX_SHIFT or not _shift_ok(ko):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
     c = (1 << (k - 1)) - (lo << k)
-    args = (_ptr(a), _ptr(out), a.size, k, c, span, _ptr(table), identity, lo, ko)
+    args = (_ptr(a), _ptr(out), a.size, k, c, span, fb, _ptr(packed), identity, lo, ko)
     return _done(lib.vi_lut(*args, ctypes.byref(top)), out, top)
 
 
 def reduce_rows(x: I64, op: int, k: int) -> Result | None:
     """SUM, MEAN (round_div by the row length) or MAX of each last-axis row, rescaled by k."""
     lib = _lib()
-    if lib is None or not _plain(x) or x.ndim == 0 or not _shifts_ok(k):
+    if lib is None or not _plain(x) or x.ndim == 0 or not _shift_ok(k):
         return None
     cols = x.shape[-1]
     out, top = np.empty((*x.shape[:-1], 1), dtype=np.int64), ctypes.c_uint64()
@@ -217,7 +219,7 @@ def reduce_rows(x: I64, op: int, k: int) -> Result | None:
 def sqrt(a: I64, sh: int) -> Result | None:
     """``isqrt(max(a, 0) << sh)`` (a rounding right shift when sh < 0), exact."""
     lib = _lib()
-    if lib is None or not _plain(a) or not _shifts_ok(-sh):
+    if lib is None or not _plain(a) or not _shift_ok(-sh):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
     return _done(lib.vi_sqrt(_ptr(a), _ptr(out), a.size, sh, ctypes.byref(top)), out, top)
@@ -239,17 +241,25 @@ def swapped_groups(shape: tuple[int, ...], perm: tuple[int, ...]) -> tuple[int, 
     return tuple(math.prod(part) for part in cut)
 
 
-def transpose(x: I64, perm: tuple[int, ...]) -> I64 | None:
+def transpose(x: I64, perm: tuple[int, ...], min_elements: int = TRANSPOSE_MIN) -> I64 | None:
     """``np.ascontiguousarray(x.transpose(perm))`` for a big swap of two groups of single axes.
 
     Only where it measured faster: the 4x4 register blocks beat NumPy about 2x on 128x384
     matrices; NumPy is as fast for whole-row moves (heads split and merged) and small blocks."""
-    lib, dims = _lib(), swapped_groups(x.shape, perm)
-    if lib is None or dims is None or dims[3] != 1 or dims[1] * dims[2] < TRANSPOSE_MIN:
-        return None
-    if not _plain(x):
+    lib, dims = _lib(), _transpose_plan(x.shape, perm, min_elements)
+    if lib is None or dims is None or not _plain(x):
         return None
     out = np.empty(tuple(x.shape[p] for p in perm), dtype=np.int64)
     lib.vi_transpose(_ptr(x), _ptr(out), *dims)
     return out
 
+
+@lru_cache(maxsize=256)
+def _transpose_plan(
+    shape: tuple[int, ...], perm: tuple[int, ...], min_elements: int
+) -> tuple[int, ...] | None:
+    # Cached: most transposes stay with NumPy, and deciding that should cost them nothing.
+    dims = swapped_groups(shape, perm)
+    if dims is None or dims[3] != 1 or dims[1] * dims[2] < min_elements:
+        return None
+    return dims

@@ -63,7 +63,7 @@ def lut_params(fn: str, out_scale: int) -> tuple[tuple[str, Param], ...]:
 def lut(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     got = _native_lut(step, ops[0]) if ctx.native else None
     if got is not None:  # like the NumPy kernels, lut checks no 2**47 bound
-        ctx.proven(max(_table_max(step.tp("table")), got[1]))
+        ctx.proven(got[1])
         return got[0]
     fn = _lut_dense if ctx.fast else _lut
     _lut_bound(step, ctx)
@@ -108,14 +108,45 @@ def _lut_dense(step: Step, a: I64) -> I64:
 
 
 def _native_lut(step: Step, a: I64) -> native.Result | None:
-    """``_lut_dense`` in C (same conditions: a right shift to scale 12, |lo| << k < 2**60)."""
+    """``_lut_dense`` in C (same conditions: a right shift to scale 12, |lo| << k < 2**60).
+
+    Returns the output and a bound on it: the table's largest entry or the largest tail value."""
     k = in_scales(step)[0] - LUT_IN_SCALE
     lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
-    if k <= 0 or abs(lo) << k >= 1 << 60:
+    packed = _packed(step.tp("table"))
+    if k <= 0 or abs(lo) << k >= 1 << 60 or packed is None or hi - lo >= 1 << 31:
         return None
-    table = _dense(step.tp("table"), hi - lo)
     identity = step.param("tail") == "identity"
-    return native.lut(a, k, lo, hi - lo, table, identity, LUT_IN_SCALE - step.scale)
+    fb = LUT_IN_SCALE - LUT_SEG_BITS
+    got = native.lut(a, k, lo, hi - lo, fb, packed[0], identity, LUT_IN_SCALE - step.scale)
+    return None if got is None else (got[0], max(got[1], packed[1]))
+
+
+# id(raw table) → (the table, its packed form for kernels.c or None, max|entry|). Keyed by
+# identity because hashing a 1025-entry tuple per step costs more than the lookup saves; the
+# entry keeps the table alive, so its id cannot be reused while cached.
+_PACKED: dict[int, tuple[tuple[int, ...], I64 | None, int]] = {}
+
+
+def _packed(raw: tuple[int, ...]) -> tuple[I64, int] | None:
+    """kernels.c's table, (T[i] + 2**31) << 32 | (u32)slope[i], and max|T|; None past 32 bits."""
+    hit = _PACKED.get(id(raw))
+    if hit is None or hit[0] is not raw:
+        if len(_PACKED) >= 64:
+            _PACKED.clear()
+        hit = (raw, _pack(raw), _table_max(raw))
+        _PACKED[id(raw)] = hit
+    return None if hit[1] is None else (hit[1], hit[2])
+
+
+def _pack(raw: tuple[int, ...]) -> I64 | None:
+    base, slope = _tables(raw)
+    base = base[: len(slope)]  # the repeated last point has slope 0
+    if max(_table_max(raw), int(np.abs(slope).max())) >= 1 << 31:
+        return None
+    hi = (base + (1 << 31)).astype(np.uint64) << np.uint64(32)
+    packed: I64 = (hi | (slope.astype(np.uint64) & np.uint64(0xFFFFFFFF))).view(np.int64)
+    return packed
 
 
 def _identity_tail(step: Step, t: I64, span: int, lo: int) -> tuple[NDArray[np.bool_], I64] | None:
