@@ -91,13 +91,29 @@ INLINE u64 or_abs(const i64 *x, i64 n) {
     return acc;
 }
 
+/* Eight or sixteen specialisations of one loop, chosen per row by a 3- or 4-bit code: the bits are compile-time
+ * constants inside each case, so every combination compiles to its own tight loop. */
+#define CASE(n, call) \
+    case n: \
+        call(n);      \
+        break;
+#define CASES8(call) \
+    CASE(0, call) CASE(1, call) CASE(2, call) CASE(3, call) CASE(4, call) CASE(5, call) \
+    CASE(6, call) CASE(7, call)
+#define CASES16(call) \
+    CASES8(call) CASE(8, call) CASE(9, call) CASE(10, call) CASE(11, call) CASE(12, call) \
+    CASE(13, call) CASE(14, call) CASE(15, call)
+
 /* ---- add / sub: out = ±rescale(a, ka) ± rescale(b, kb) ---------------------------------------
- * `plain` (both shifts 0, a not negated) is the common case: a bare add or subtract. */
+ * `plain` (both shifts 0, a not negated) is the common case: a bare add or subtract. `track`
+ * keeps the output's range; without it (the caller has proven the bound) the loop is as short
+ * as NumPy's and *maxabs is 0. */
 
 INLINE i64 term(rescaler z, u64 m, i64 x) { return (i64)(((u64)rescale(z, x) ^ m) - m); }
 
 INLINE void addsub_loop(const i64 *a, const i64 *b, i64 *o, i64 n, int bvec, rescaler ra,
-                        rescaler rb, u64 ma, u64 mb, int plain, int sub, i64 *lo, i64 *hi) {
+                        rescaler rb, u64 ma, u64 mb, int plain, int sub, int track, i64 *lo,
+                        i64 *hi) {
     i64 l = *lo, h = *hi, bs = b[0];
     for (i64 c = 0; c < n; c++) {
         i64 y = bvec ? b[c] : bs, v;
@@ -105,15 +121,20 @@ INLINE void addsub_loop(const i64 *a, const i64 *b, i64 *o, i64 n, int bvec, res
             v = sub ? a[c] - y : a[c] + y;
         else
             v = (i64)((u64)term(ra, ma, a[c]) + (u64)term(rb, mb, y));
-        RANGE(v, l, h);
+        if (track)
+            RANGE(v, l, h);
         o[c] = v;
     }
     *lo = l;
     *hi = h;
 }
 
+#define ADDSUB(n) \
+    addsub_loop(ar, br, o, cols, (n) & 1, ra, rb, ma, mb, (n) >> 1 & 1, (n) >> 2 & 1, (n) >> 3, \
+                &lo, &hi)
+
 INLINE int addsub_body(const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode,
-                       int ka, int kb, int neg_a, int neg_b, u64 *maxabs) {
+                       int ka, int kb, int neg_a, int neg_b, int track, u64 *maxabs) {
     if (ka < 0 && !shift_ok(ka, or_abs(a, rows * cols)))
         return VI_ESHIFT;
     if (kb < 0 && !shift_ok(kb, or_abs(b, b_count(mode, rows, cols))))
@@ -121,28 +142,23 @@ INLINE int addsub_body(const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols,
     rescaler ra = rescaler_make(ka), rb = rescaler_make(kb);
     u64 ma = neg_a ? ~0ULL : 0, mb = neg_b ? ~0ULL : 0; /* (x ^ m) - m negates when m = ~0 */
     int plain = ka == 0 && kb == 0 && !neg_a, bvec = mode == VI_SAME || mode == VI_COL;
+    int code = bvec | plain << 1 | (plain && neg_b) << 2 | (track != 0) << 3;
     RANGE_INIT(lo, hi);
     for (i64 r = 0; r < rows; r++) {
         const i64 *ar = a + r * cols, *br = b_row(b, mode, r, cols);
         i64 *o = out + r * cols;
-        if (bvec && plain)
-            addsub_loop(ar, br, o, cols, 1, ra, rb, ma, mb, 1, neg_b, &lo, &hi);
-        else if (bvec)
-            addsub_loop(ar, br, o, cols, 1, ra, rb, ma, mb, 0, 0, &lo, &hi);
-        else if (plain)
-            addsub_loop(ar, br, o, cols, 0, ra, rb, ma, mb, 1, neg_b, &lo, &hi);
-        else
-            addsub_loop(ar, br, o, cols, 0, ra, rb, ma, mb, 0, 0, &lo, &hi);
+        switch (code) { CASES16(ADDSUB) }
     }
-    *maxabs = range_top(lo, hi);
+    *maxabs = track ? range_top(lo, hi) : 0;
     return 0;
 }
 
 /* ---- mul: out = rshift_round(a * b, k) (the product bound is proven by the caller) -----------
- * The shift is specialised (none, right, left); only a left shift has a bound to check. */
+ * Specialised on the shift (none, right, left; only a left shift has a bound to check) and on
+ * `track` (as in add). */
 
 INLINE void mul_loop(const i64 *a, const i64 *b, i64 *o, i64 n, int bvec, rescaler z, int kind,
-                     u64 *or_p, i64 *lo, i64 *hi) {
+                     int track, u64 *or_p, i64 *lo, i64 *hi) {
     i64 l = *lo, h = *hi;
     u64 acc = *or_p, bs = (u64)b[0];
     for (i64 c = 0; c < n; c++) {
@@ -150,7 +166,8 @@ INLINE void mul_loop(const i64 *a, const i64 *b, i64 *o, i64 n, int bvec, rescal
         i64 v = kind == 0 ? (i64)p : kind == 1 ? (i64)(((p + z.c) >> z.r) - z.s) : (i64)(p << z.l);
         if (kind == 2)
             acc |= uabs((i64)p);
-        RANGE(v, l, h);
+        if (track)
+            RANGE(v, l, h);
         o[c] = v;
     }
     *or_p = acc;
@@ -158,23 +175,25 @@ INLINE void mul_loop(const i64 *a, const i64 *b, i64 *o, i64 n, int bvec, rescal
     *hi = h;
 }
 
-#define MUL_ROW(bvec, kind) mul_loop(ar, br, o, cols, bvec, z, kind, &or_p, &lo, &hi)
+/* code bits: 0 bvec, 1 right shift, 2 track; a left shift (rare) takes the general loop. */
+#define MUL(n) mul_loop(ar, br, o, cols, (n) & 1, z, (n) >> 1 & 1, (n) >> 2 & 1, &or_p, &lo, &hi)
 
 INLINE int mul_body(const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int k,
-                    u64 *maxabs) {
+                    int track, u64 *maxabs) {
     rescaler z = rescaler_make(k);
     int bvec = mode == VI_SAME || mode == VI_COL;
+    int code = bvec | (k > 0) << 1 | (track != 0) << 2;
     u64 or_p = 0;
     RANGE_INIT(lo, hi);
     for (i64 r = 0; r < rows; r++) {
         const i64 *ar = a + r * cols, *br = b_row(b, mode, r, cols);
         i64 *o = out + r * cols;
-        if (bvec)
-            k == 0 ? MUL_ROW(1, 0) : k > 0 ? MUL_ROW(1, 1) : MUL_ROW(1, 2);
+        if (k < 0)
+            mul_loop(ar, br, o, cols, bvec, z, 2, 1, &or_p, &lo, &hi);
         else
-            k == 0 ? MUL_ROW(0, 0) : k > 0 ? MUL_ROW(0, 1) : MUL_ROW(0, 2);
+            switch (code) { CASES8(MUL) }
     }
-    *maxabs = range_top(lo, hi);
+    *maxabs = track || k < 0 ? range_top(lo, hi) : 0;
     return shift_ok(k, or_p) ? 0 : VI_ESHIFT;
 }
 
@@ -570,10 +589,12 @@ int vi_select(int impl) {
 
 ENTRY(addsub,
       (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int ka, int kb,
-       int neg_a, int neg_b, u64 *maxabs),
-      (a, b, out, rows, cols, mode, ka, kb, neg_a, neg_b, maxabs))
-ENTRY(mul, (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int k, u64 *maxabs),
-      (a, b, out, rows, cols, mode, k, maxabs))
+       int neg_a, int neg_b, int track, u64 *maxabs),
+      (a, b, out, rows, cols, mode, ka, kb, neg_a, neg_b, track, maxabs))
+ENTRY(mul,
+      (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int k, int track,
+       u64 *maxabs),
+      (a, b, out, rows, cols, mode, k, track, maxabs))
 ENTRY(div, (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int sh, u64 *maxabs),
       (a, b, out, rows, cols, mode, sh, maxabs))
 ENTRY(lut,

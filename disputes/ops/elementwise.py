@@ -43,31 +43,42 @@ def _sum_bound(step: Step, ctx: Ctx) -> int | None:
     return total
 
 
-def _native_done(step: Step, ctx: Ctx, got: native.Result) -> I64:
-    """A C kernel's output: its measured max|out| is checked and recorded as the proven bound."""
+def _use_native(ctx: Ctx, ops: list[I64], one_pass: bool) -> bool:
+    """Whether add or mul goes to C: where NumPy needs more than one pass, on big operands."""
+    # Measured: for one pass over same-shape operands NumPy's loop is as fast and its call
+    # cheaper; bound checks, rescales and broadcasting are where the fused C loop wins.
+    a, b = ops
+    if not ctx.native or max(a.size, b.size) < native.MIN_ELEMENTS:
+        return False
+    return not (one_pass and a.shape == b.shape)
+
+
+def _native_done(step: Step, ctx: Ctx, got: native.Result, bound: int | None) -> I64:
+    """Record ``bound`` (proven beforehand) or the checked measured max|out|; return the output."""
     out, top = got
-    if top >= VALUE_BOUND:
+    if bound is None and top >= VALUE_BOUND:
         raise BoundsError(f"{step.kind} {step.node}: |value| {top} >= bound 2**47")
-    ctx.proven(top)
+    ctx.proven(top if bound is None else bound)
     return out
 
 
-def _native_add(step: Step, ops: list[I64], sign: int) -> native.Result | None:
+def _native_add(step: Step, ops: list[I64], sign: int, track: bool) -> native.Result | None:
     """A ± B in C when one operand has the output's shape (the other read as ``layout`` says)."""
     (a, b), (ka, kb) = ops, (s - step.scale for s in in_scales(step))
     lay = native.layout(step.shape, a, b)
     if lay is not None:
-        return native.add_sub(a, b, lay, ka, kb, False, sign < 0)
+        return native.add_sub(a, b, lay, ka, kb, False, sign < 0, track)
     lay = native.layout(step.shape, b, a)  # -B + A: the same integers mod 2**64
-    return None if lay is None else native.add_sub(b, a, lay, kb, ka, sign < 0, False)
+    return None if lay is None else native.add_sub(b, a, lay, kb, ka, sign < 0, False, track)
 
 
 def _add_like(step: Step, ops: list[I64], ctx: Ctx, sign: int) -> I64:
-    got = _native_add(step, ops, sign) if ctx.native else None
-    if got is not None:
-        return _native_done(step, ctx, got)
     bound = _sum_bound(step, ctx)
     safe = bound is not None and bound < VALUE_BOUND
+    if _use_native(ctx, ops, safe and in_scales(step) == (step.scale, step.scale)):
+        got = _native_add(step, ops, sign, not safe)
+        if got is not None:
+            return _native_done(step, ctx, got, bound if safe else None)
 
     def part(xs: list[I64]) -> I64:
         a, b = _aligned(step, xs)
@@ -92,29 +103,31 @@ def sub(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 @kernel("mul")
 def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     a, b = ops
-    bound = ctx.bound(step.inputs[0], a) * ctx.bound(step.inputs[1], b)
-    if bound >= INT64_SAFE:  # proven bounds may be loose: measure before failing
-        bound = ctx.measure(step.inputs[0], a) * ctx.measure(step.inputs[1], b)
+    ba, bb = ctx.bound(step.inputs[0], a), ctx.bound(step.inputs[1], b)
+    if ba * bb >= INT64_SAFE:  # proven bounds may be loose: measure before failing
+        ba, bb = ctx.measure(step.inputs[0], a), ctx.measure(step.inputs[1], b)
+    bound = ba * bb
     if bound >= INT64_SAFE:
         raise BoundsError(f"mul {step.node}: product bound >= 2**62")
     sa, sb = in_scales(step)
     k = sa + sb - step.scale
-    got = _native_mul(step, ops, k) if ctx.native else None
-    if got is not None:
-        return _native_done(step, ctx, got)
     safe = k >= 0 and (bound >> k) + 1 < VALUE_BOUND
+    if _use_native(ctx, ops, safe and k == 0):
+        got = _native_mul(step, ops, k, not safe)
+        if got is not None:
+            return _native_done(step, ctx, got, (bound >> k) + 1 if safe else None)
     if safe:
         ctx.proven((bound >> k) + 1)
     return split_apply(lambda xs: _mul(step, xs, k, safe), ops, step.shape)
 
 
-def _native_mul(step: Step, ops: list[I64], k: int) -> native.Result | None:
+def _native_mul(step: Step, ops: list[I64], k: int, track: bool) -> native.Result | None:
     a, b = ops
     lay = native.layout(step.shape, a, b)
     if lay is not None:
-        return native.mul(a, b, lay, k)
+        return native.mul(a, b, lay, k, track)
     lay = native.layout(step.shape, b, a)
-    return None if lay is None else native.mul(b, a, lay, k)
+    return None if lay is None else native.mul(b, a, lay, k, track)
 
 
 def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
@@ -136,7 +149,7 @@ def div(step: Step, ops: list[I64], ctx: Ctx) -> I64:
         return split_apply(lambda xs: _div(step, xs), ops, step.shape)
     got = _native_div(step, ops) if ctx.native else None
     if got is not None:
-        return _native_done(step, ctx, got)
+        return _native_done(step, ctx, got, None)
     bounds: list[int] = []
     out = split_apply(lambda xs: _div_float(step, xs, bounds), ops, step.shape)
     if bounds and max(bounds) < VALUE_BOUND:

@@ -11,7 +11,7 @@ Example::
 
     from disputes.ops import native
     if native.enabled():
-        out, top = native.mul(a, b, native.layout(a.shape, a, b), k=14)
+        out, top = native.mul(a, b, native.layout(a.shape, a, b), k=14)  # (out, max|out|)
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ _P, _Q, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 _OUT = ctypes.POINTER(ctypes.c_uint64)
 MIN_SHIFT, MAX_SHIFT = -60, 62  # the shifts kernels.c's rescaler takes
 TRANSPOSE_MIN = 1 << 14  # elements per transposed matrix below which NumPy is as fast
+# Elements below which a NumPy kernel's fewer Python steps beat a ctypes call (add, mul, rows).
+MIN_ELEMENTS = 1 << 12
 
 
 def build_library(force: bool = False) -> Path:
@@ -75,8 +77,8 @@ def load() -> ctypes.CDLL:
     """The library, built on first use; raises DisputeError when it cannot be built."""
     lib = ctypes.CDLL(str(build_library()))
     signatures: dict[str, list[type]] = {
-        "vi_addsub": [_P, _P, _P, _Q, _Q, _INT, _INT, _INT, _INT, _INT, _OUT],
-        "vi_mul": [_P, _P, _P, _Q, _Q, _INT, _INT, _OUT],
+        "vi_addsub": [_P, _P, _P, _Q, _Q, _INT, _INT, _INT, _INT, _INT, _INT, _OUT],
+        "vi_mul": [_P, _P, _P, _Q, _Q, _INT, _INT, _INT, _OUT],
         "vi_div": [_P, _P, _P, _Q, _Q, _INT, _INT, _OUT],
         "vi_lut": [_P, _P, _Q, _INT, _Q, _Q, _INT, _P, _INT, _Q, _INT, _OUT],
         "vi_reduce": [_P, _P, _Q, _Q, _INT, _INT, _OUT],
@@ -158,24 +160,25 @@ def _done(rc: int, out: I64, top: ctypes.c_uint64) -> Result | None:
 
 
 def add_sub(
-    a: I64, b: I64, lay: Layout, ka: int, kb: int, neg_a: bool, neg_b: bool
+    a: I64, b: I64, lay: Layout, ka: int, kb: int, neg_a: bool, neg_b: bool, track: bool = True
 ) -> Result | None:
-    """``±rescale(a, ka) ± rescale(b, kb)`` (k = s_in - s_out); ``lay`` from :func:`layout`."""
+    """``±rescale(a, ka) ± rescale(b, kb)`` (k = s_in - s_out; ``lay`` from :func:`layout`)."""
+    # Without ``track`` (the caller has proven the bound) max|out| is not kept and reads 0.
     lib = _lib()
     if lib is None or not (_shift_ok(ka) and _shift_ok(kb)):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
-    args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], ka, kb, neg_a, neg_b)
+    args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], ka, kb, neg_a, neg_b, track)
     return _done(lib.vi_addsub(*args, ctypes.byref(top)), out, top)
 
 
-def mul(a: I64, b: I64, lay: Layout, k: int) -> Result | None:
+def mul(a: I64, b: I64, lay: Layout, k: int, track: bool = True) -> Result | None:
     """``rshift_round(a * b, k)``; the caller has proven the product below 2**62."""
     lib = _lib()
     if lib is None or not _shift_ok(k):
         return None
     out, top = np.empty_like(a), ctypes.c_uint64()
-    args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], k)
+    args = (_ptr(a), _ptr(b), _ptr(out), lay[1], lay[2], lay[0], k, track)
     return _done(lib.vi_mul(*args, ctypes.byref(top)), out, top)
 
 
@@ -192,10 +195,9 @@ def div(a: I64, b: I64, lay: Layout, sh: int) -> Result | None:
 def lut(
     a: I64, k: int, lo: int, span: int, fb: int, packed: I64, identity: bool, ko: int
 ) -> Result | None:
-    """``_lut_dense``'s integers: point ``clamp(rescale(a, k) - lo, 0, span)`` of a packed table.
-
-    ``packed[i] = (T[i] + 2**31) << 32 | (u32)slope[i]`` for segments of 2**fb points; the second
-    value is max|out| over the identity tail only (0 without one): the caller bounds T."""
+    """``_lut_dense``'s integers: point ``clamp(rescale(a, k) - lo, 0, span)`` of a packed table."""
+    # packed[i] = (T[i] + 2**31) << 32 | (u32)slope[i] for segments of 2**fb points. The second
+    # value returned is max|out| over the identity tail only (0 without one): the caller bounds T.
     lib = _lib()
     if lib is None or not _plain(a) or not 1 <= k <= MAX_SHIFT or not _shift_ok(ko):
         return None
@@ -226,10 +228,9 @@ def sqrt(a: I64, sh: int) -> Result | None:
 
 
 def swapped_groups(shape: tuple[int, ...], perm: tuple[int, ...]) -> tuple[int, ...] | None:
-    """(nb, ni, nj, nc) when ``perm`` swaps two adjacent groups of axes of ``shape``, or None.
+    """(nb, ni, nj, nc) with out[b, j, i, :] = x[b, i, j, :] when ``perm`` swaps two groups.
 
-    ``swapped_groups((1, 128, 12, 32), (0, 2, 1, 3)) == (1, 128, 12, 32)``: out[b, j, i, :] =
-    x[b, i, j, :]. Identity permutations give None."""
+    Example: ``swapped_groups((1, 128, 12, 32), (0, 2, 1, 3)) == (1, 128, 12, 32)``."""
     moved = [i for i, p in enumerate(perm) if p != i]
     if not moved or len(perm) != len(shape):
         return None
@@ -242,10 +243,9 @@ def swapped_groups(shape: tuple[int, ...], perm: tuple[int, ...]) -> tuple[int, 
 
 
 def transpose(x: I64, perm: tuple[int, ...], min_elements: int = TRANSPOSE_MIN) -> I64 | None:
-    """``np.ascontiguousarray(x.transpose(perm))`` for a big swap of two groups of single axes.
-
-    Only where it measured faster: the 4x4 register blocks beat NumPy about 2x on 128x384
-    matrices; NumPy is as fast for whole-row moves (heads split and merged) and small blocks."""
+    """``np.ascontiguousarray(x.transpose(perm))`` for a big swap of two groups of single axes."""
+    # Only where it measured faster: the 4x4 register blocks beat NumPy about 2x on 128x384
+    # matrices; NumPy is as fast for whole-row moves (heads split and merged) and small blocks.
     lib, dims = _lib(), _transpose_plan(x.shape, perm, min_elements)
     if lib is None or dims is None or not _plain(x):
         return None

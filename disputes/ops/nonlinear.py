@@ -108,9 +108,8 @@ def _lut_dense(step: Step, a: I64) -> I64:
 
 
 def _native_lut(step: Step, a: I64) -> native.Result | None:
-    """``_lut_dense`` in C (same conditions: a right shift to scale 12, |lo| << k < 2**60).
-
-    Returns the output and a bound on it: the table's largest entry or the largest tail value."""
+    """``_lut_dense`` in C (same conditions: a right shift to scale 12, |lo| << k < 2**60)."""
+    # The bound returned is the table's largest entry or the largest identity-tail value.
     k = in_scales(step)[0] - LUT_IN_SCALE
     lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
     packed = _packed(step.tp("table"))
@@ -227,7 +226,7 @@ def _row_sum_bound(step: Step, x: I64, ctx: Ctx) -> int:
 
 
 def _native_rows(step: Step, x: I64, op: int, ctx: Ctx) -> native.Result | None:
-    if not ctx.native:
+    if not ctx.native or x.size < native.MIN_ELEMENTS:
         return None
     return native.reduce_rows(x, op, in_scales(step)[0] - step.scale)
 
@@ -236,13 +235,13 @@ def _native_rows(step: Step, x: I64, op: int, ctx: Ctx) -> native.Result | None:
 def reduce_sum(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """Sum along the last axis (keepdims), rescaled to the output scale."""
     b = _row_sum_bound(step, ops[0], ctx)
-    bound = rescaled_bound(b, in_scales(step)[0], step.scale)
     got = _native_rows(step, ops[0], native.SUM, ctx)
     if got is not None:
         if got[1] >= VALUE_BOUND:
             check_bound(got[0], VALUE_BOUND, step.kind)
         ctx.proven(got[1])
         return got[0]
+    bound = rescaled_bound(b, in_scales(step)[0], step.scale)
     out = rescale(ops[0].sum(axis=-1, keepdims=True), in_scales(step)[0], step.scale)
     if bound < VALUE_BOUND:
         ctx.proven(bound)

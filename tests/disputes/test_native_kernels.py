@@ -28,8 +28,10 @@ IMPLS = ["portable", "avx2"]
 
 
 @pytest.fixture(autouse=True)
-def _native_built() -> None:
+def _native_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """C for every size (in production small steps stay with NumPy, the same integers)."""
     assert native.enabled(), "the kernels library did not build (is gcc installed?)"
+    monkeypatch.setattr(native, "MIN_ELEMENTS", 1)
 
 
 def _use(impl: str) -> None:
