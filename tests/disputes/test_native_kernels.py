@@ -48,11 +48,15 @@ def auto_after() -> Iterator[None]:
 
 
 def _values(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> I64:
-    """Random ints below 2**bits in magnitude with edge values (bounds, ±1, 0) sprinkled in."""
+    """Random ints below 2**bits in magnitude with edge values (bounds, ±1, 0) and rounding
+    ties (±odd · 2**j: exactly half way for a shift by j + 1) sprinkled in."""
     q = rng.integers(-(2**bits), 2**bits + 1, shape, dtype=np.int64)
     flat = q.reshape(-1)
     for i in rng.choice(flat.size, size=min(flat.size, 3), replace=False):
         flat[i] = rng.choice([e for e in EDGES if abs(e) <= 2**bits] or [0])
+    for i in rng.choice(flat.size, size=min(flat.size, 3), replace=False):
+        j = int(rng.integers(0, max(bits - 3, 0) + 1))
+        flat[i] = int(rng.choice([-1, 1])) * int(rng.choice([1, 3, 5])) << j
     return q
 
 
@@ -249,6 +253,17 @@ def test_lut(
     x[: min(n, 2)] = [2**46, -(2**46)][: min(n, 2)]
     params: tuple[tuple[str, Param], ...] = (("in_scales", (in_scale,)), *lut_params(fn, out_scale))
     _agree(Step("lut", (0,), (n,), out_scale, params), [x])
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_lut_identity_tail_past_the_shift_bound(impl: str, auto_after: None) -> None:
+    """The identity tail's left shift (s_out > 12) refuses values past 2**62 in both."""
+    _use(impl)
+    params: tuple[tuple[str, Param], ...] = (("in_scales", (13,)), *lut_params("gelu", 26))
+    x = np.array([0, 2**40, 2**62, 5], dtype=np.int64)
+    step = Step("lut", (0,), x.shape, 26, params)
+    assert _agree(step, [x]) is BoundsError
+    assert isinstance(_agree(step, [x[:2]]), np.ndarray)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
