@@ -416,3 +416,11 @@ def test_whole_programs_same_with_and_without_native(
         off = _whole(program, feeds)
         monkeypatch.setenv(native.ENV, "1")
         assert _whole(program, feeds) == off
+
+
+def test_missing_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from disputes.errors import DisputeError
+
+    monkeypatch.setenv("CC", "no-such-cc-verinfer")
+    with pytest.raises(DisputeError, match="not found"):
+        native.build_library(force=True)
