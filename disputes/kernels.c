@@ -228,8 +228,8 @@ typedef struct {
 } div_row;
 
 /* o[0..4) = round_div of a[0..4) by the row's divisor d; |a| << (nsh + 1) + |d| < 2**51
- * (checked per row by the caller). *mx keeps the largest |quotient| (as double bits). */
-INLINE void div4(const i64 *a, i64 *o, const div_row *p, i64 d, v4i *mx) {
+ * (checked per row by the caller). *mx keeps the largest |quotient|. */
+INLINE void div4(const i64 *a, i64 *o, const div_row *p, i64 d, v4d *mx) {
     v4i x;
     memcpy(&x, a, 32);
     v4d af = (v4d)(x + MAGIC_BITS) - MAGIC; /* exact int64 -> double for |x| < 2**51 */
@@ -237,8 +237,8 @@ INLINE void div4(const i64 *a, i64 *o, const div_row *p, i64 d, v4i *mx) {
     v4d q = (nf * p->rd + 0x1p52) - 0x1p52; /* round to nearest integer */
     v4d rem = nf - q * p->df;
     q -= (v4d)((v4i)(rem < 0.0) & (v4i)((v4d){1.0, 1.0, 1.0, 1.0}));
-    v4i qi = (v4i)q, bigger = qi > *mx; /* q >= 0: its bits order like its value */
-    *mx = (qi & bigger) | (*mx & ~bigger);
+    v4i qi = (v4i)q, bigger = (v4i)(q > *mx); /* a double compare: SSE2 has no 64-bit one */
+    *mx = (v4d)((qi & bigger) | ((v4i)*mx & ~bigger));
     v4i out = (v4i)((v4d)(qi ^ ((x ^ d) & SIGN_BIT)) + MAGIC) - MAGIC_BITS;
     memcpy(o, &out, 32);
 }
@@ -247,7 +247,7 @@ INLINE u64 div_row_float(const i64 *a, i64 *o, i64 cols, i64 d, int nsh) {
     double ad = (double)uabs(d), df = 2.0 * ad, rd = 1.0 / df, ns = (double)(2ULL << nsh);
     v4d zero = {0, 0, 0, 0};
     div_row p = {zero + ns, zero + ad, zero + df, zero + rd};
-    v4i mx = {0, 0, 0, 0};
+    v4d mx = zero;
     i64 c = 0;
 #pragma GCC unroll 4
     for (; c + 4 <= cols; c += 4)
