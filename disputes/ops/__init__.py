@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from disputes.ops import elementwise, linear, nonlinear, shape  # noqa: F401  (registers kernels)
+from disputes.ops import (  # noqa: F401  (registers kernels)
+    elementwise,
+    linear,
+    nonlinear,
+    qlinear,
+    shape,
+)
 from disputes.ops.base import KERNELS, Ctx, Kernel
 
 __all__ = ["KERNELS", "Ctx", "Kernel"]
