@@ -546,6 +546,44 @@ __attribute__((target("avx2"))) static int transpose_avx2_body(const i64 *x, i64
 }
 #endif
 
+/* ---- qmatmul's row rounding and rounding epilogue (SPEC §3 qmatmul) ------------------------ */
+
+/* e[r] = max(0, bitlen(max_k |a[r, k]|) - amag) (the OR of the magnitudes has the max's bit
+ * length), out[r, k] = (float)((a + 2**e/2) & -2**e): row r rounded to a multiple of 2**e_r,
+ * exact in float32 (at most amag + 1 significant bits). */
+static int qrows_body(const i64 *a, float *out, i64 *e, i64 rows, i64 cols, int amag) {
+    for (i64 r = 0; r < rows; r++) {
+        const i64 *x = a + r * cols;
+        u64 m = 0;
+        for (i64 k = 0; k < cols; k++) m |= uabs(x[k]);
+        int bits = m ? 64 - __builtin_clzll(m) : 0;
+        int sh = bits > amag ? bits - amag : 0;
+        i64 half = sh ? (i64)1 << (sh - 1) : 0, mask = (i64)((u64)-1 << sh);
+        float *o = out + r * cols;
+        e[r] = sh;
+        for (i64 k = 0; k < cols; k++) o[k] = (float)((x[k] + half) & mask);
+    }
+    return 0;
+}
+
+/* out[r, c] = floor(y[r, c] * scale + 1/2) + bias[c] (bias may be NULL). The caller proved
+ * |out| < 2**47, and y * scale + 1/2 is exact in double, so the magic-number conversion of the
+ * integer-valued floor is exact. */
+static int qepi_body(const float *y, const i64 *bias, i64 *out, i64 rows, i64 cols,
+                     double scale) {
+    for (i64 r = 0; r < rows; r++) {
+        const float *yr = y + r * cols;
+        i64 *o = out + r * cols;
+        for (i64 c = 0; c < cols; c++) {
+            double v = floor((double)yr[c] * scale + 0.5) + MAGIC;
+            i64 bitsv;
+            memcpy(&bitsv, &v, 8);
+            o[c] = (bitsv - MAGIC_BITS) + (bias ? bias[c] : 0);
+        }
+    }
+    return 0;
+}
+
 /* ---- the exported entry points: each body twice (portable, AVX2), chosen by vi_select -------- */
 
 static int impl_avx2 = -1; /* -1: not chosen yet */
@@ -586,6 +624,8 @@ int vi_select(int impl) {
 #define div_avx2_body div_body
 #define reduce_avx2_body reduce_body
 #define sqrt_avx2_body sqrt_body
+#define qrows_avx2_body qrows_body
+#define qepi_avx2_body qepi_body
 
 ENTRY(addsub,
       (const i64 *a, const i64 *b, i64 *out, i64 rows, i64 cols, int mode, int ka, int kb,
@@ -605,3 +645,7 @@ ENTRY(reduce, (const i64 *x, i64 *out, i64 rows, i64 cols, int op, int k, u64 *m
       (x, out, rows, cols, op, k, maxabs))
 ENTRY(sqrt, (const i64 *a, i64 *out, i64 n, int sh, u64 *maxabs), (a, out, n, sh, maxabs))
 ENTRY(transpose, (const i64 *x, i64 *out, i64 nb, i64 ni, i64 nj, i64 nc), (x, out, nb, ni, nj, nc))
+ENTRY(qrows, (const i64 *a, float *out, i64 *e, i64 rows, i64 cols, int amag),
+      (a, out, e, rows, cols, amag))
+ENTRY(qepi, (const float *y, const i64 *bias, i64 *out, i64 rows, i64 cols, double scale),
+      (y, bias, out, rows, cols, scale))

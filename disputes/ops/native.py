@@ -84,6 +84,8 @@ def load() -> ctypes.CDLL:
         "vi_reduce": [_P, _P, _Q, _Q, _INT, _INT, _OUT],
         "vi_sqrt": [_P, _P, _Q, _INT, _OUT],
         "vi_transpose": [_P, _P, _Q, _Q, _Q, _Q],
+        "vi_qrows": [_P, _P, _P, _Q, _Q, _INT],
+        "vi_qepi": [_P, _P, _P, _Q, _Q, ctypes.c_double],
         "vi_select": [_INT],
     }
     for name, argtypes in signatures.items():
@@ -263,3 +265,31 @@ def _transpose_plan(
     if dims is None or dims[3] != 1 or dims[1] * dims[2] < min_elements:
         return None
     return dims
+
+
+def qmm_rows(a2: I64, amag: int) -> tuple[NDArray[np.float32], I64] | None:
+    """qmatmul's rows: each rounded to a multiple of 2**e_r, as float32, and the exponents e."""
+    lib = _lib()
+    if lib is None or not a2.flags.c_contiguous:
+        return None
+    rows, cols = a2.shape
+    out = np.empty((rows, cols), dtype=np.float32)
+    e = np.empty(rows, dtype=np.int64)
+    lib.vi_qrows(int(a2.ctypes.data), int(out.ctypes.data), int(e.ctypes.data), rows, cols, amag)
+    return out, e
+
+
+def qmm_epilogue(y: NDArray[np.float32], scale: float, bias: I64 | None) -> I64 | None:
+    """floor(y * scale + 1/2) + bias, the caller having proved the result below 2**47."""
+    lib = _lib()
+    if (
+        lib is None
+        or not y.flags.c_contiguous
+        or (bias is not None and not bias.flags.c_contiguous)
+    ):
+        return None
+    rows, cols = y.shape
+    out = np.empty((rows, cols), dtype=np.int64)
+    b = None if bias is None else int(bias.ctypes.data)
+    lib.vi_qepi(int(y.ctypes.data), b, int(out.ctypes.data), rows, cols, scale)
+    return out

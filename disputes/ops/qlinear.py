@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from disputes.errors import BoundsError
 from disputes.fixedpoint import INT64_SAFE, VALUE_BOUND, check_bound, max_abs
 from disputes.ir import Step
+from disputes.ops import native
 from disputes.ops.base import I64, Ctx, kernel
 
 F32_EXACT_LOG2 = 24
@@ -50,7 +51,15 @@ def scaled_weights_f32(wt: I64, t: I64) -> NDArray[np.float32]:
 
 
 def _fast(
-    a2: I64, e: I64, wt: I64, t: I64, shift: int, bias: I64 | None, ctx: Ctx, slot: int
+    a2: I64,
+    e: I64,
+    wt: I64,
+    t: I64,
+    shift: int,
+    bias: I64 | None,
+    ctx: Ctx,
+    slot: int,
+    rows: NDArray[np.float32] | None,
 ) -> I64:
     """The float32 path: scale both sides by powers of two so BLAS yields P * 2**-sh directly.
 
@@ -61,7 +70,10 @@ def _fast(
     wf = ctx.f32.get(slot)
     if wf is None:
         wf = ctx.f32[slot] = scaled_weights_f32(wt, t)
-    y32 = rounded_rows_f32(a2, e) @ wf.T
+    y32 = (rounded_rows_f32(a2, e) if rows is None else rows) @ wf.T
+    got = native.qmm_epilogue(y32, 2.0**-shift, bias) if ctx.native else None
+    if got is not None:
+        return got
     if shift:
         y = np.multiply(y32, 2.0**-shift, dtype=np.float64)
         y += 0.5
@@ -99,14 +111,15 @@ def qmatmul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
     """out[r, c] = rshift_round(sum_k a'[r, k] w[c, k], shift - e_r + t[c]) + bias[c]."""
     a, wt, t = ops[0], ops[1], ops[2]
     bias = ops[3] if len(ops) > 3 else None
-    a2 = a.reshape(-1, a.shape[-1])
-    e = row_exponents(a2, step.ip("amag"))
+    a2 = np.ascontiguousarray(a.reshape(-1, a.shape[-1]))
+    got = native.qmm_rows(a2, step.ip("amag")) if ctx.native else None
+    rows, e = got if got is not None else (None, row_exponents(a2, step.ip("amag")))
     shift = step.ip("shift")
     sh_min = shift - int(e.max(initial=0)) + int(t.min(initial=0))
     sh_max = shift - int(e.min(initial=0)) + int(t.max(initial=0))
     bound = _bound(sh_min, 0 if bias is None else max_abs(bias))
     if ctx.fast and sh_min >= -27 and sh_max <= 52 and bound < VALUE_BOUND:
-        out = _fast(a2, e, wt, t, shift, bias, ctx, step.inputs[1])
+        out = _fast(a2, e, wt, t, shift, bias, ctx, step.inputs[1], rows)
     else:
         out = _reference(a2, e, wt, t, shift, bias)
     if bound >= VALUE_BOUND:

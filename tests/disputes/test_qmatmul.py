@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disputes.errors import BoundsError
+from disputes.errors import BoundsError, DisputeError
 from disputes.executor import load_program, prepare, run
 from disputes.ir import Param, Program, Step
-from disputes.ops import KERNELS, Ctx
+from disputes.ops import KERNELS, Ctx, native
 from disputes.quantize import QuantConfig, act_magnitude_bits, quantize_rows
 from disputes.trace import trace
 
@@ -29,6 +29,19 @@ def _spec(
             sh = shift - e + int(t[c])
             q = (p + ((1 << sh) >> 1)) >> sh if sh >= 0 else p << -sh
             out[r, c] = q + int(bias[c])
+    return out
+
+
+def _impls() -> list[str]:
+    out = []
+    for impl in ("portable", "avx2"):
+        try:
+            native.select(impl)
+            out.append(impl)
+        except DisputeError:
+            pass
+    native.select("auto")
+    assert out, "the native kernels did not load"
     return out
 
 
@@ -72,10 +85,16 @@ def test_float32_path_equals_integer_definition(
             with pytest.raises(BoundsError):
                 KERNELS["qmatmul"](step, ops, Ctx(fast=fast_path))
         return
-    fast = KERNELS["qmatmul"](step, ops, Ctx(fast=True))
     ref = KERNELS["qmatmul"](step, ops, Ctx(fast=False))
-    assert np.array_equal(fast, ref)
     assert np.array_equal(ref.astype(object), want)
+    numpy_fast = KERNELS["qmatmul"](step, ops, Ctx(fast=True, use_native=False))
+    assert np.array_equal(numpy_fast, ref)
+    for impl in _impls():  # the C row rounding and epilogue, plain and AVX2
+        native.select(impl)
+        try:
+            assert np.array_equal(KERNELS["qmatmul"](step, ops, Ctx(fast=True)), ref), impl
+        finally:
+            native.select("auto")
 
 
 def test_batch_axes_are_rows() -> None:
