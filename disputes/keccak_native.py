@@ -23,10 +23,12 @@ Design
 * **Scalar.** The permutation is fully unrolled with the 25 lanes in local variables (XKCP
   opt64 style), compiled twice: plain C ("portable") and with BMI1/BMI2 (``andn``, ``rorx``),
   which "scalar" uses when the CPU has them.
-* **Fused packing.** A leaf is ``0x00 ‖ be64(row)`` and a node ``0x01 ‖ left ‖ right``: both are
-  "a prefix byte and 8-byte words", so the lanes are built straight from the int64 row (or the
-  child hashes): ``lane_k = (x_k << 8) | (x_{k-1} >> 56)``, ``x_k`` the byte-swapped int64. No
-  packed copy is made anywhere.
+* **Fused packing.** A wide leaf is ``0x00 ‖ be64(row)`` and a node ``0x01 ‖ left ‖ right``:
+  both are "a prefix byte and 8-byte words", so the lanes are built straight from the int64 row
+  (or the child hashes): ``lane_k = (x_k << 8) | (x_{k-1} >> 56)``, ``x_k`` the byte-swapped
+  int64. A narrow leaf (every value fits int32, merkle.py rule 2) is ``0x02 ‖ be32(row)``: its
+  values are first packed two per word, then hashed the same way (an odd row's message stops 4
+  bytes short of its last word).
 * **Roots in C.** ``vi_merkle_root`` / ``vi_tensor_roots_i64`` hash the levels in place in C
   (Z_h padding computed on the way up), so committing a tensor is one call, and
   :func:`tensor_roots_i64` commits a whole list of tensors with one C call per thread (the list
@@ -211,7 +213,7 @@ def _rows_i64(rows: NDArray[np.int64]) -> NDArray[np.int64]:
 
 
 def leaf_hashes_i64(rows: NDArray[np.int64], impl: str | None = None) -> U8:
-    """keccak256(0x00 ‖ big-endian int64s) of each row of a 2-d int64 array: (n, 32) uint8."""
+    """The merkle.py rule-2 leaf hash of each row of a 2-d int64 array: (n, 32) uint8."""
     data = _rows_i64(rows)
     n, width = data.shape
     out = np.empty((n, 32), dtype=np.uint8)
