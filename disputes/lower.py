@@ -55,6 +55,8 @@ class Builder:
     wscales: list[int] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     transposed_from: dict[int, Dyn] = field(default_factory=dict)
+    permuted_from: dict[int, tuple[Dyn, tuple[int, ...]]] = field(default_factory=dict)
+    _live: dict[int, int] | None = None  # step ref → its index after dead steps are dropped
     _memo: dict[tuple[bytes, tuple[int, ...], int], Dyn] = field(default_factory=dict)
     node: str = ""
 
@@ -110,17 +112,32 @@ class Builder:
         return self.emit("rescale", [d], d.shape, scale, d.is_int)
 
     def slot_of(self, ref: int) -> int:
-        """Final slot of a provisional reference (valid once building is done)."""
+        """Final slot of a provisional reference (valid once building is done; -1: dropped)."""
         n_in, n_w = len(self.inputs), len(self.weights)
         if ref >= S_BASE:
-            return n_in + n_w + ref - S_BASE
+            i = (
+                ref - S_BASE
+                if self._live is None
+                else self._live.get(ref - S_BASE, -1 - n_in - n_w)
+            )
+            return n_in + n_w + i
         return n_in + ref - W_BASE if ref >= W_BASE else ref
+
+    def _drop_dead(self, out: Dyn) -> list[Step]:
+        """The steps the output depends on (in order); e.g. a transpose composed away."""
+        live = {out.ref}
+        for i in range(len(self.steps) - 1, -1, -1):
+            if S_BASE + i in live:
+                live.update(self.steps[i].inputs)
+        kept = [i for i in range(len(self.steps)) if S_BASE + i in live]
+        self._live = {i: k for k, i in enumerate(kept)}
+        return [self.steps[i] for i in kept]
 
     def finalize(self, out: Dyn, out_name: str) -> Program:
         slot = self.slot_of
         steps = [
             Step(s.kind, tuple(slot(r) for r in s.inputs), s.shape, s.scale, s.params, s.node)
-            for s in self.steps
+            for s in self._drop_dead(out)
         ]
         return Program(
             self.inputs,

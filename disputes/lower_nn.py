@@ -36,7 +36,17 @@ def transposed_operand(b: Builder, x: Dyn) -> Dyn:
 
 
 def emit_transpose(b: Builder, x: Dyn, perm: tuple[int, ...]) -> Dyn:
-    out = b.emit("transpose", [x], tuple(x.shape[p] for p in perm), x.scale, x.is_int, perm=perm)
+    """x with its axes permuted; a transpose of a transpose is one step from the source (the
+    intermediate, if nothing else reads it, is dropped: no compute and nothing to commit)."""
+    src, total = x, perm
+    if x.ref in b.permuted_from:
+        src, first = b.permuted_from[x.ref]
+        total = tuple(first[p] for p in perm)
+    if total == tuple(range(len(total))):
+        return src
+    shape = tuple(src.shape[p] for p in total)
+    out = b.emit("transpose", [src], shape, src.scale, src.is_int, perm=total)
+    b.permuted_from[out.ref] = (src, total)
     n = len(perm)
     if n >= 2 and perm == (*range(n - 2), n - 1, n - 2):
         b.transposed_from[out.ref] = x

@@ -199,3 +199,55 @@ def test_program_root_commits_to_scales(tiny_path: Path, tiny_program: Program) 
     assert other.program_root != tiny_program.program_root
     assert load_program(tiny_path).program_root == tiny_program.program_root
     assert len(tiny_program.program_root) == 32 and len(tiny_program.weights_root) == 32
+
+
+def _transposes_model(path: Path, perms: list[tuple[int, ...]]) -> Path:
+    nodes, name = [], "x"
+    for k, perm in enumerate(perms):
+        nodes.append(helper.make_node("Transpose", [name], [f"t{k}"], perm=list(perm)))
+        name = f"t{k}"
+    shape = [2, 3, 4, 5]
+    for perm in perms:
+        shape = [shape[p] for p in perm]
+    nodes.append(helper.make_node("Relu", [name], ["y"]))
+    g = helper.make_graph(
+        nodes,
+        "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+    )
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("perms", "steps"),
+    [
+        ([(0, 2, 3, 1), (0, 1, 3, 2)], ["transpose", "relu"]),  # K^T, then swapped back
+        ([(0, 2, 1, 3), (0, 2, 1, 3)], ["relu"]),  # cancel: no data movement at all
+        ([(3, 2, 1, 0), (1, 0, 3, 2), (0, 2, 1, 3)], ["transpose", "relu"]),
+    ],
+)
+def test_chained_transposes_become_one_step(
+    tmp_path: Path, perms: list[tuple[int, ...]], steps: list[str]
+) -> None:
+    path = _transposes_model(tmp_path / "t.onnx", perms)
+    program = load_program(path)
+    assert [s.kind for s in program.steps] == steps  # the intermediate transposes are gone
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    ref = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    assert np.max(np.abs(run(program, {"x": x}).values - ref)) < 1e-4
+    tr = trace(program, {"x": x})
+    assert len(tr.checkpoints) == len(steps)
+
+
+def test_output_that_is_an_input_is_still_a_step(tmp_path: Path) -> None:
+    path = _transposes_model(tmp_path / "t.onnx", [(1, 0, 2, 3), (1, 0, 2, 3)])
+    g = onnx.load(str(path))
+    del g.graph.node[-1]  # drop the Relu: y is the input, transposed twice
+    g.graph.node[-1].output[0] = "y"
+    onnx.save(g, str(path))
+    program = load_program(path)
+    x = np.ones((2, 3, 4, 5), dtype=np.float32)
+    assert [s.kind for s in program.steps] == ["reshape"]
+    assert np.array_equal(run(program, {"x": x}).values, x.astype(np.float64))
