@@ -180,12 +180,12 @@ partial sum an integer below 2**24); **exact** is SPEC v1, every product exact i
 Where the time goes. `run`: the products (MiniLM default: float32 BLAS is about half of `run`,
 close to all of onnxruntime's time), then int64 elementwise steps in C kernels (NumPy is the
 reference and the fallback). `trace`: every step output is committed (keccak Merkle tree over
-rows; rows that fit int32 are hashed as int32, so MiniLM's 146 MB of int64 tensors become about
-75 MB hashed, some 785k keccak permutations with the tree nodes) in batched C calls on a
+rows; rows that fit int32 are hashed as int32, so MiniLM's 141 MB of int64 tensors become about
+73 MB hashed, some 755k keccak permutations with the tree nodes) in batched C calls on a
 background thread while later steps compute with one BLAS thread fewer. Hashing a MiniLM trace
 alone takes about 120 ms on one core (66 ms on two) and competes with the compute for the cores
-and the cache, so `trace` sits close to its 6x target: across this session's quiet runs the
-MiniLM ratio moved between 5.5x and 6.0x (and `run` between 2.2x and 2.55x). Timings on this
+and the cache, so `trace` sits within about 15% of its 6x target: across this session's runs
+the MiniLM ratio moved between 5.2x and 6.0x (and `run` between 2.1x and 2.55x). Timings on this
 shared 2-core machine vary when other jobs run; ratios come from one process, measured in
 alternating blocks.
 """
