@@ -12,7 +12,7 @@ The exact rules (the Solidity one-step verifier re-implements them; keep both in
    (``abi.encodePacked(bytes1(0x00), int64 ...)``).
    The rule is per row and canonical, so a verifier holding one opened leaf can check it: a
    0x00 leaf must hold some value outside int32. Why: nearly every activation fits int32, and
-   hashing half the bytes halves the cost of a trace (MiniLM: 146 MB → 75 MB hashed).
+   hashing half the bytes halves the cost of a trace (MiniLM: 141 MB → 73 MB hashed).
 3. **Inner node.** ``node = keccak256(0x01 ‖ left ‖ right)`` (65 bytes in, 32 out).
    The one-byte prefixes are domain separation, an improvement over DESIGN.md (which hashes the
    packed row alone): a 64-byte row (8 int64s) can never pass for an inner node and vice versa.
