@@ -54,8 +54,9 @@ class Builder:
     weights: list[I64] = field(default_factory=list)
     wscales: list[int] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
-    transposed_from: dict[int, Dyn] = field(default_factory=dict)
+    # transpose steps: output ref → (source, perm), and (source ref, perm) → output
     permuted_from: dict[int, tuple[Dyn, tuple[int, ...]]] = field(default_factory=dict)
+    permutations: dict[tuple[int, tuple[int, ...]], Dyn] = field(default_factory=dict)
     _live: dict[int, int] | None = None  # step ref → its index after dead steps are dropped
     _memo: dict[tuple[bytes, tuple[int, ...], int], Dyn] = field(default_factory=dict)
     node: str = ""
@@ -114,14 +115,14 @@ class Builder:
     def slot_of(self, ref: int) -> int:
         """Final slot of a provisional reference (valid once building is done; -1: dropped)."""
         n_in, n_w = len(self.inputs), len(self.weights)
-        if ref >= S_BASE:
-            i = (
-                ref - S_BASE
-                if self._live is None
-                else self._live.get(ref - S_BASE, -1 - n_in - n_w)
-            )
-            return n_in + n_w + i
-        return n_in + ref - W_BASE if ref >= W_BASE else ref
+        if ref < S_BASE:
+            return n_in + ref - W_BASE if ref >= W_BASE else ref
+        i = ref - S_BASE
+        if self._live is not None:
+            if i not in self._live:
+                return -1
+            i = self._live[i]
+        return n_in + n_w + i
 
     def _drop_dead(self, out: Dyn) -> list[Step]:
         """The steps the output depends on (in order); e.g. a transpose composed away."""

@@ -187,7 +187,8 @@ def lower_model(model: onnx.ModelProto, cfg: QuantConfig | None = None) -> Progr
     if out.ref < S_BASE:  # e.g. two transposes that cancel: the output must still be a step
         out = b.emit("reshape", [out], out.shape, out.scale, out.is_int)
     program = b.finalize(out, g.output[0].name)
-    program.names = {k: b.slot_of(v.ref) for k, v in env.items() if isinstance(v, Dyn)}
+    slots = {k: b.slot_of(v.ref) for k, v in env.items() if isinstance(v, Dyn)}
+    program.names = {k: s for k, s in slots.items() if s >= 0}  # dropped steps have no slot
     return program
 
 

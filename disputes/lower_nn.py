@@ -27,29 +27,25 @@ def _swap_last(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def transposed_operand(b: Builder, x: Dyn) -> Dyn:
-    """x with its last two axes swapped, reusing the source when x is itself such a transpose."""
-    src = b.transposed_from.get(x.ref)
-    if src is not None:
-        return src
-    perm = (*range(len(x.shape) - 2), len(x.shape) - 1, len(x.shape) - 2)
-    return emit_transpose(b, x, perm)
+    """x with its last two axes swapped (the source itself when x is such a transpose)."""
+    return emit_transpose(b, x, (*range(len(x.shape) - 2), len(x.shape) - 1, len(x.shape) - 2))
 
 
 def emit_transpose(b: Builder, x: Dyn, perm: tuple[int, ...]) -> Dyn:
     """x with its axes permuted; a transpose of a transpose is one step from the source (the
-    intermediate, if nothing else reads it, is dropped: no compute and nothing to commit)."""
-    src, total = x, perm
-    if x.ref in b.permuted_from:
-        src, first = b.permuted_from[x.ref]
-        total = tuple(first[p] for p in perm)
+    intermediate, if nothing else reads it, is dropped: no compute and nothing to commit), and
+    a permutation already made is reused."""
+    src, total = b.permuted_from.get(x.ref, (x, tuple(range(len(perm)))))
+    total = tuple(total[p] for p in perm)
     if total == tuple(range(len(total))):
         return src
+    made = b.permutations.get((src.ref, total))
+    if made is not None:
+        return made
     shape = tuple(src.shape[p] for p in total)
     out = b.emit("transpose", [src], shape, src.scale, src.is_int, perm=total)
     b.permuted_from[out.ref] = (src, total)
-    n = len(perm)
-    if n >= 2 and perm == (*range(n - 2), n - 1, n - 2):
-        b.transposed_from[out.ref] = x
+    b.permutations[(src.ref, total)] = out
     return out
 
 
