@@ -99,5 +99,10 @@ def quantize_rows(w: NDArray[np.generic], cfg: QuantConfig) -> tuple[I64, I64]:
 
 def act_magnitude_bits(q: I64, cfg: QuantConfig) -> int:
     """Largest L with 2**L * max_c sum_k |q[c, k]| <= 2**mm_exact_log2 (float32 stays exact)."""
+    return exact_width(q, cfg.mm_exact_log2)
+
+
+def exact_width(q: I64, exact_log2: int) -> int:
+    """Largest L with 2**L * max_c sum_k |q[c, k]| <= 2**exact_log2: ``exact_width(q, 24)``."""
     l1 = int(np.abs(q).sum(axis=-1).max(initial=1))
-    return cfg.mm_exact_log2 - (max(l1, 1) - 1).bit_length()
+    return exact_log2 - (max(l1, 1) - 1).bit_length()

@@ -16,6 +16,7 @@ from disputes.fixedpoint import INT64_SAFE, VALUE_BOUND, check_bound, max_abs
 from disputes.ir import Step
 from disputes.ops import native
 from disputes.ops.base import I64, Ctx, kernel
+from disputes.quantize import exact_width
 
 F32_EXACT_LOG2 = 24
 
@@ -137,9 +138,9 @@ def _bound(sh_min: int, bias_max: int) -> int:
 
 def check_exact(step: Step, wt: I64) -> None:
     """Refuse a program whose ``amag`` would let a float32 partial sum pass 2**24."""
-    l1 = int(np.abs(wt).sum(axis=-1).max(initial=0))
-    if l1 << step.ip("amag") > 1 << F32_EXACT_LOG2:
+    widest = exact_width(wt, F32_EXACT_LOG2)
+    if step.ip("amag") > widest:
         raise BoundsError(
-            f"qmatmul {step.node}: 2**{step.ip('amag')} x weight row sum {l1} > 2**24; "
-            "rebuild the program with the current lowering"
+            f"qmatmul {step.node}: amag {step.ip('amag')} > {widest}, the widest its weights "
+            "keep under 2**24; rebuild the program with the current lowering"
         )
