@@ -114,7 +114,6 @@ def build_library(force: bool = False) -> Path:
 def _lib() -> ctypes.CDLL:
     if sys.byteorder != "little":
         raise MerkleError("the keccak C library assumes a little-endian host")
-    lib = ctypes.CDLL(str(build_library()))
     size, cint = ctypes.c_size_t, ctypes.c_int
     signatures: dict[str, list[type]] = {
         "vi_keccak256_many": [_P, size, size, cint, _P],
@@ -125,11 +124,7 @@ def _lib() -> ctypes.CDLL:
         "vi_impl_supported": [cint],
         "vi_impl_resolved": [cint],
     }
-    for name, argtypes in signatures.items():
-        fn = getattr(lib, name)
-        fn.argtypes = argtypes
-        fn.restype = cint
-    return lib
+    return native_build.load(build_library(), signatures)
 
 
 def impl_code(impl: str | None = None) -> int:

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import shutil
@@ -66,6 +67,16 @@ def build(
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def load(path: Path, signatures: dict[str, list[type]]) -> ctypes.CDLL:
+    """Open a built library and declare each entry point's argument types (all return int)."""
+    lib = ctypes.CDLL(str(path))
+    for name, argtypes in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes = argtypes
+        fn.restype = ctypes.c_int
+    return lib
 
 
 def main() -> None:
