@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -27,7 +25,8 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 
 from contracts.build import load_artifact
 from contracts.compiler import Artifact
-from contracts.errors import ArtifactError, ContractRevert, RpcError
+from contracts.errors import ContractRevert, RpcError
+from contracts.jsonfile import JsonFile
 from contracts.reverts import ErrorTable, decode_revert, error_table, revert_data
 from contracts.signer import Signer
 
@@ -161,29 +160,17 @@ def deploy(w3: Web3, signer: Signer, artifact: Artifact, *args: Any) -> str:
     return str(rcpt["contractAddress"])
 
 
-class Deployment(BaseModel):
+class Deployment(JsonFile):
     """Addresses of a deployed registry + escrow pair; saved as JSON for other tools."""
+
+    file_kind: ClassVar[str] = "deployment"
+    file_hint: ClassVar[str] = "deploy with `verinfer chain deploy`"
 
     chain_id: int
     registry: str
     escrow: str
     fulfil_timeout: int
     deployer: str
-
-    def save(self, path: Path) -> None:
-        """Write as JSON. Usage: ``dep.save(data_dir / "deployment.json")``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: Path) -> Deployment:
-        """Read a saved deployment. Usage: ``Deployment.load(path)``."""
-        try:
-            return cls.model_validate_json(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ArtifactError(
-                f"cannot read deployment {path}: {exc}; deploy with `verinfer chain deploy`"
-            ) from exc
 
 
 def deploy_core(w3: Web3, signer: Signer, fulfil_timeout: int = 3600) -> Deployment:

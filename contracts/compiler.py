@@ -12,11 +12,10 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
-from contracts.errors import ArtifactError, CompileError, ToolMissingError
+from contracts.errors import CompileError, ToolMissingError
+from contracts.jsonfile import JsonFile
 from verinfer.settings import get_settings
 
 SCRIPT = Path(__file__).with_name("solc_compile.cjs")
@@ -31,8 +30,11 @@ SETTINGS: dict[str, Any] = {
 COMPILE_TIMEOUT_S = 300
 
 
-class Artifact(BaseModel):
+class Artifact(JsonFile):
     """One compiled contract; what `contracts/artifacts/<Name>.json` holds."""
+
+    file_kind: ClassVar[str] = "artifact"
+    file_hint: ClassVar[str] = "run `python -m contracts.build`"
 
     contract_name: str
     source_name: str
@@ -42,21 +44,6 @@ class Artifact(BaseModel):
     compiler_version: str
     settings: dict[str, Any]
     source_sha256: str
-
-    def save(self, path: Path) -> None:
-        """Write as pretty JSON. Usage: ``art.save(Path("X.json"))``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: Path) -> Artifact:
-        """Read one artifact file. Usage: ``Artifact.load(Path("X.json"))``."""
-        try:
-            return cls.model_validate_json(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ArtifactError(
-                f"cannot read artifact {path}: {exc}; run `python -m contracts.build`"
-            ) from exc
 
 
 def _run_node(args: list[str], stdin: str | None = None) -> str:
