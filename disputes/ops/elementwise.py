@@ -62,14 +62,26 @@ def _native_done(step: Step, ctx: Ctx, got: native.Result, bound: int | None) ->
     return out
 
 
+def _oriented(step: Step, ops: list[I64]) -> tuple[native.Layout, bool] | None:
+    """The C layout with the full-shape operand first; True when that is the second operand."""
+    a, b = ops
+    lay = native.layout(step.shape, a, b)
+    if lay is not None:
+        return lay, False
+    lay = native.layout(step.shape, b, a)
+    return None if lay is None else (lay, True)
+
+
 def _native_add(step: Step, ops: list[I64], sign: int, track: bool) -> native.Result | None:
     """A ± B in C when one operand has the output's shape (the other read as ``layout`` says)."""
     (a, b), (ka, kb) = ops, (s - step.scale for s in in_scales(step))
-    lay = native.layout(step.shape, a, b)
-    if lay is not None:
+    got = _oriented(step, ops)
+    if got is None:
+        return None
+    lay, swapped = got
+    if not swapped:
         return native.add_sub(a, b, lay, ka, kb, False, sign < 0, track)
-    lay = native.layout(step.shape, b, a)  # -B + A: the same integers mod 2**64
-    return None if lay is None else native.add_sub(b, a, lay, kb, ka, sign < 0, False, track)
+    return native.add_sub(b, a, lay, kb, ka, sign < 0, False, track)  # -B + A, same integers
 
 
 def _add_like(step: Step, ops: list[I64], ctx: Ctx, sign: int) -> I64:
@@ -122,12 +134,12 @@ def mul(step: Step, ops: list[I64], ctx: Ctx) -> I64:
 
 
 def _native_mul(step: Step, ops: list[I64], k: int, track: bool) -> native.Result | None:
-    a, b = ops
-    lay = native.layout(step.shape, a, b)
-    if lay is not None:
-        return native.mul(a, b, lay, k, track)
-    lay = native.layout(step.shape, b, a)
-    return None if lay is None else native.mul(b, a, lay, k, track)
+    got = _oriented(step, ops)
+    if got is None:
+        return None
+    lay, swapped = got
+    a, b = reversed(ops) if swapped else ops
+    return native.mul(a, b, lay, k, track)
 
 
 def _mul(step: Step, ops: list[I64], k: int, safe: bool) -> I64:
