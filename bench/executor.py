@@ -77,27 +77,12 @@ def _ratio(ours: list[float], base: list[float]) -> float:
     return statistics.median(o / b for o, b in zip(ours, base, strict=True))
 
 
-def _cosine_min(program: Any, sess: Any) -> float:
-    """Smallest cosine between our MiniLM embedding and onnxruntime's over a few sentences."""
-    from disputes.executor import run
-    from models.minilm import tokenize
-    from models.sentences import varied_sentences
-
-    worst = 1.0
-    for s in varied_sentences(COSINE_SENTENCES):
-        ids, mask = tokenize([s])
-        feed = {"input_ids": ids, "attention_mask": mask}
-        ref = np.asarray(sess.run(None, feed)[0], dtype=np.float64).reshape(-1)
-        got = run(program, feed).values.reshape(-1)
-        worst = min(worst, float(ref @ got / (np.linalg.norm(ref) * np.linalg.norm(got))))
-    return worst
-
-
 def measure(spec: str) -> dict[str, Any]:
     """Times (median ms) for one model (``name`` or ``name@exact``), in this process."""
     import onnxruntime as ort
     from threadpoolctl import threadpool_limits
 
+    from disputes.accuracy import minilm_cosines
     from disputes.executor import load_program, run
     from disputes.quantize import QuantConfig
     from disputes.trace import trace
@@ -124,7 +109,9 @@ def measure(spec: str) -> dict[str, Any]:
         )
     ms = {k: statistics.median(v) for k, v in rounds.items()}
     ort_ms, run_ms, trace_ms = ms["onnxruntime"], ms["run"], ms["trace"]
-    extra = {"cosine_min": round(_cosine_min(program, sess), 6)} if name == "minilm-l6" else {}
+    extra = {}
+    if name == "minilm-l6":  # accuracy beside speed, same measure as the tests
+        extra["cosine_min"] = round(min(minilm_cosines(program, path, COSINE_SENTENCES)), 6)
     return {
         "profile": profile or "default",
         "onnxruntime_ms": round(ort_ms, 2),

@@ -6,6 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from disputes.accuracy import minilm_cosines
 from disputes.executor import load_program, run
 from disputes.quantize import QuantConfig
 
@@ -34,23 +35,12 @@ def test_digits_predictions_agree(name: str, profile: str) -> None:
 
 
 def _minilm_cosines(cfg: QuantConfig, n: int) -> list[float]:
-    from models.minilm import tokenize
     from models.registry import Registry
-    from models.sentences import varied_sentences
 
     reg = Registry.default()
     reg.build("minilm-l6")
     path = reg.onnx_path("minilm-l6")
-    program = load_program(path, cfg)
-    sess = ort.InferenceSession(str(path))
-    cos = []
-    for s in varied_sentences(n):
-        ids, mask = tokenize([s])
-        feed = {"input_ids": ids, "attention_mask": mask}
-        ref = sess.run(None, feed)[0].reshape(-1).astype(np.float64)
-        got = run(program, feed).values.reshape(-1)
-        cos.append(float(ref @ got / (np.linalg.norm(ref) * np.linalg.norm(got))))
-    return cos
+    return minilm_cosines(load_program(path, cfg), path, n)
 
 
 def test_minilm_exact_profile_cosine() -> None:
