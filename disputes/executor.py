@@ -24,7 +24,7 @@ from disputes.ir import Program, Step, program_root
 from disputes.lower_graph import lower_model
 from disputes.malloc import keep_heap
 from disputes.ops import KERNELS, Ctx
-from disputes.ops.qlinear import check_exact, scaled_weights_f32
+from disputes.ops.qlinear import check_exact
 from disputes.quantize import QuantConfig
 
 I64 = NDArray[np.int64]
@@ -51,21 +51,19 @@ def load_program(onnx_path: Path | str, cfg: QuantConfig | None = None) -> Progr
 
 
 def prepare(program: Program) -> Program:
-    """Fill the roots and the float weight copies the fast path multiplies with."""
+    """Fill the roots and the float64 weight copies; refuse a qmatmul that cannot be exact."""
     program.program_root = program_root(program)
     program.weight_roots = [commit.tensor_root(w) for w in program.weights]
     program.weights_root = commit.weights_root(program.weight_roots)
     n_in = len(program.inputs)
     program.weights_f64 = [None] * len(program.weights)
-    program.weights_f32 = [None] * len(program.weights)
     for step in program.steps:
         if len(step.inputs) < 2 or not n_in <= step.inputs[1] < program.first_step_slot:
             continue
         j = step.inputs[1] - n_in
         w = program.weights[j]
-        if step.kind == "qmatmul":
+        if step.kind == "qmatmul":  # its scaled float32 copy is made by the kernel, once
             check_exact(step, w)
-            program.weights_f32[j] = scaled_weights_f32(w, program.weights[step.inputs[2] - n_in])
         elif step.kind in ("matmul", "conv") and program.weights_f64[j] is None:
             program.weights_f64[j] = w.astype(np.float64)
     return program
@@ -79,9 +77,6 @@ def _ctx(program: Program, fast: bool) -> Ctx:
         f = program.weights_f64[j] if program.weights_f64 else None
         if f is not None:
             ctx.f64[n_in + j] = f
-        g = program.weights_f32[j] if program.weights_f32 else None
-        if g is not None:
-            ctx.f32[n_in + j] = g
     return ctx
 
 

@@ -87,7 +87,6 @@ class Program:
     output_name: str
     config: dict[str, int]
     weights_f64: list[NDArray[np.float64] | None] = field(default_factory=list)
-    weights_f32: list[NDArray[np.float32] | None] = field(default_factory=list)
     weight_roots: list[bytes] = field(default_factory=list)  # filled by executor.prepare
     names: dict[str, int] = field(default_factory=dict)  # ONNX tensor → slot (debugging only)
     program_root: bytes = b""
