@@ -8,6 +8,7 @@ escrow pays the provider, and a tampered proof is shown to lose.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +96,9 @@ def _register(chain: Chain, gw: Gateway, n: Narrator) -> None:
             expected_runtime=art.deployed_bytecode,
         )
         commitment = bytes.fromhex(gw.cards[name].commitment.removeprefix("0x"))
+        n_outputs = math.prod(gw.cards[name].outputs[0].shape)
         chain.model_ids[name] = reg.register(
-            commitment, chain.verifiers[name], FEE_WEI, backend.n_inputs
+            commitment, chain.verifiers[name], FEE_WEI, backend.n_inputs, n_outputs
         )
         n.step(
             f"registered {name}",
@@ -122,7 +124,10 @@ def _serve_one(chain: Chain, gw: Gateway, c: Client, name: str, n: Narrator) -> 
     shape = gw.cards[name].inputs[0].shape
     trusted = _trusted(chain, name)
     req_id = chain.escrow(chain.client).request(
-        chain.model_ids[name], input_commitment(quantize(x, trusted.input_scale)), FEE_WEI
+        chain.model_ids[name],
+        input_commitment(quantize(x, trusted.input_scale)),
+        FEE_WEI,
+        max_fee=FEE_WEI,
     )
     resp = c.infer(name, x, shape=shape)
     n.step(
@@ -175,7 +180,10 @@ def _tampered(chain: Chain, name: str, served: dict[str, Any], n: Narrator) -> N
     accepted = verify_proof_call(chain.w3, chain.verifiers[name], bytes(bad), instances)
     scale = _trusted(chain, name).input_scale
     req_id = chain.escrow(chain.client).request(
-        chain.model_ids[name], input_commitment(quantize(served["x"], scale)), FEE_WEI
+        chain.model_ids[name],
+        input_commitment(quantize(served["x"], scale)),
+        FEE_WEI,
+        max_fee=FEE_WEI,
     )
     try:
         chain.escrow(chain.provider).fulfill(req_id, bytes(bad), instances)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+from web3.types import RPCEndpoint, TxReceipt
 
 from contracts.build import load_artifact
 from contracts.compiler import Artifact
@@ -123,12 +124,9 @@ def _base_tx(w3: Web3, signer: Signer, value: int) -> dict[str, Any]:
 
 
 def _send_raw(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -> TxResult:
-    tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
-    rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
-    if rcpt["status"] != 1:
-        _raise_replayed(w3, tx, rcpt["blockNumber"], table)
+    rcpt = _mine(w3, signer, tx, table)
     return TxResult(
-        "0x" + bytes(tx_hash).hex(),
+        "0x" + bytes(rcpt["transactionHash"]).hex(),
         rcpt["blockNumber"],
         rcpt["gasUsed"],
         rcpt["effectiveGasPrice"],
@@ -136,12 +134,51 @@ def _send_raw(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -
     )
 
 
-def _raise_replayed(w3: Web3, tx: dict[str, Any], block: int, table: ErrorTable) -> None:
-    # The estimate passed but the mined tx reverted (state moved in between): replay it as a
-    # call on the parent block to recover the revert data.
+def _mine(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -> TxReceipt:
+    """Sign, send and wait for a built tx; a mined revert raises with its custom error."""
+    tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
+    rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    if rcpt["status"] != 1:
+        _raise_mined_revert(w3, "0x" + bytes(tx_hash).hex(), tx, rcpt["blockNumber"], table)
+    return rcpt
+
+
+def _raise_mined_revert(
+    w3: Web3, tx_hash: str, tx: dict[str, Any], block: int, table: ErrorTable
+) -> NoReturn:
+    """Recover why a mined tx failed (the estimate passed, or there was none).
+
+    The node's own trace of the tx is exact; replays are a fallback for nodes without
+    `debug_traceTransaction`. A replay on the parent block alone would miss reverts that
+    depend on the mined block itself (DeadlinePassed: its timestamp is past the deadline, the
+    parent's is not), so the mined block is tried first.
+    """
+    _raise_traced(w3, tx_hash, table)
     replay = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
-    w3.eth.call(replay, block - 1)  # type: ignore[arg-type]
+    for at in (block, block - 1):
+        try:
+            w3.eth.call(replay, at)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise decode_revert(revert_data(exc.data), table) from None
+        except Exception:  # e.g. state pruned at that block: inconclusive, try the next
+            continue
     raise RpcError(f"transaction to {tx.get('to')} reverted when mined but not when replayed")
+
+
+def _raise_traced(w3: Web3, tx_hash: str, table: ErrorTable) -> None:
+    """Raise from the top-level frame of a callTracer trace; return when there is none."""
+    try:
+        reply = w3.provider.make_request(
+            RPCEndpoint("debug_traceTransaction"), [tx_hash, {"tracer": "callTracer"}]
+        )
+    except Exception:  # transport failure or a provider that raises on RPC errors
+        return
+    frame = reply.get("result")
+    if not isinstance(frame, dict) or not frame.get("error"):
+        return  # method missing (an "error" reply) or a trace that shows no failure
+    if frame["error"] == "execution reverted":
+        raise decode_revert(revert_data(frame.get("output")), table)
+    raise RpcError(f"transaction {tx_hash} failed when mined: {frame['error']}")
 
 
 def deploy(w3: Web3, signer: Signer, artifact: Artifact, *args: Any) -> str:
@@ -152,11 +189,13 @@ def deploy(w3: Web3, signer: Signer, artifact: Artifact, *args: Any) -> str:
     table = error_table(artifact.abi)
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with wrapped(table, f"deploying {artifact.contract_name}"):
+        # The gas estimate runs the constructor, so its custom error surfaces as ContractRevert
+        # here; a constructor that reverts only when mined is decoded by _mine.
         tx = factory.constructor(*args).build_transaction(_base_tx(w3, signer, 0))
-        tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
-        rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
-    if rcpt["status"] != 1 or not rcpt["contractAddress"]:
-        raise RpcError(f"deploying {artifact.contract_name} failed (tx {tx_hash.hex()})")
+        rcpt = _mine(w3, signer, dict(tx), table)
+    if not rcpt["contractAddress"]:
+        tx_hash = "0x" + bytes(rcpt["transactionHash"]).hex()
+        raise RpcError(f"deploying {artifact.contract_name} created no contract (tx {tx_hash})")
     return str(rcpt["contractAddress"])
 
 

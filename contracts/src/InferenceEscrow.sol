@@ -8,6 +8,7 @@ interface IModelRegistry {
         uint256 fee;
         bytes32 commitment;
         uint32 nInputs;
+        uint32 nOutputs;
         bool active;
     }
 
@@ -48,14 +49,16 @@ contract InferenceEscrow {
 
     error ZeroAddress();
     error ZeroTimeout();
+    error TimeoutTooLong(uint64 given, uint64 max);
     error ModelInactive(uint256 modelId);
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
     error InsufficientPayment(uint256 sent, uint256 fee);
     error UnknownRequest(uint256 requestId);
     error AlreadySettled(uint256 requestId);
     error NotProvider(address caller, address provider);
     error DeadlinePassed(uint256 requestId, uint64 deadline);
     error DeadlineNotPassed(uint256 requestId, uint64 deadline);
-    error TooFewInstances(uint256 got, uint32 nInputs);
+    error WrongInstanceCount(uint256 got, uint256 expected);
     error InputMismatch(bytes32 expected, bytes32 got);
     error InvalidProof();
     error NothingToWithdraw();
@@ -75,6 +78,11 @@ contract InferenceEscrow {
     event Refunded(uint256 indexed requestId, address indexed client, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 
+    /// @notice Longest allowed fulfil timeout. Bounded so `block.timestamp + fulfilTimeout`
+    ///         can never overflow uint64 (which would make every request Panic) and so a
+    ///         client's money is never locked for an unreasonable time if the provider vanishes.
+    uint64 public constant MAX_FULFIL_TIMEOUT = 30 days;
+
     IModelRegistry public immutable registry;
     uint64 public immutable fulfilTimeout;
     uint256 public requestCount;
@@ -84,23 +92,33 @@ contract InferenceEscrow {
     constructor(address registry_, uint64 fulfilTimeout_) {
         if (registry_ == address(0)) revert ZeroAddress();
         if (fulfilTimeout_ == 0) revert ZeroTimeout();
+        if (fulfilTimeout_ > MAX_FULFIL_TIMEOUT) {
+            revert TimeoutTooLong(fulfilTimeout_, MAX_FULFIL_TIMEOUT);
+        }
         registry = IModelRegistry(registry_);
         fulfilTimeout = fulfilTimeout_;
     }
 
-    function request(uint256 modelId, bytes32 inputHash)
+    /// @notice Escrow the model's current fee for `inputHash`; `maxFee` caps what may be taken.
+    /// @dev The fee is read at execution time, not when the client quoted it, so without a cap
+    ///      a provider could see the request in the mempool and front-run it with setFee to
+    ///      pocket everything the client sent (clients often send a margin). FeeAboveMax makes
+    ///      the request fail instead; the client keeps its money and can re-quote.
+    function request(uint256 modelId, bytes32 inputHash, uint256 maxFee)
         external
         payable
         returns (uint256 requestId)
     {
         IModelRegistry.Model memory m = registry.getModel(modelId); // reverts UnknownModel
         if (!m.active) revert ModelInactive(modelId);
+        if (m.fee > maxFee) revert FeeAboveMax(m.fee, maxFee);
         if (msg.value < m.fee) revert InsufficientPayment(msg.value, m.fee);
         if (msg.value > m.fee) credits[msg.sender] += msg.value - m.fee;
         uint64 deadline = uint64(block.timestamp) + fulfilTimeout;
         requestId = ++requestCount;
-        // Provider and fee are snapshotted: later setFee/setActive calls cannot change the
-        // terms of a request that is already paid for.
+        // Provider and fee are snapshotted: later setFee/setActive/ownership changes cannot
+        // change the terms of a request that is already paid for (an ownership transfer only
+        // redirects new requests; this one settles with m.owner or refunds at the deadline).
         _requests[requestId] = Request({
             client: msg.sender,
             deadline: deadline,
@@ -114,11 +132,15 @@ contract InferenceEscrow {
         emit Requested(requestId, modelId, msg.sender, inputHash, m.fee, deadline);
     }
 
-    /// @notice Settle a request with a proof. `instances` = input instances then outputs.
+    /// @notice Settle a request with a proof. `instances` = nInputs input instances, then
+    ///         nOutputs outputs, exactly as registered.
     /// @dev Only the provider may fulfil: a valid proof seen in the mempool could otherwise be
     ///      copied and front-run by anyone to steal the fee. Replay protection is the input
     ///      hash: a proof for another input fails InputMismatch; a proof for the *same* input
     ///      (even one made for an earlier request) is by definition a correct answer.
+    ///      The instance count must match the registered layout exactly: the verifier only
+    ///      checks the instances as a whole, so with a free split a provider could move input
+    ///      instances into the output part (or vice versa) and record a wrong "output".
     function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances)
         external
     {
@@ -127,7 +149,8 @@ contract InferenceEscrow {
         if (block.timestamp > r.deadline) revert DeadlinePassed(requestId, r.deadline);
         IModelRegistry.Model memory m = registry.getModel(r.modelId);
         uint256 n = m.nInputs;
-        if (instances.length <= n) revert TooFewInstances(instances.length, m.nInputs);
+        uint256 expected = n + m.nOutputs; // uint256 sum: two uint32s cannot overflow it
+        if (instances.length != expected) revert WrongInstanceCount(instances.length, expected);
         bytes32 got = _hashWords(instances[:n]);
         if (got != r.inputHash) revert InputMismatch(r.inputHash, got);
         bytes32 outHash = _hashWords(instances[n:]);

@@ -2,7 +2,10 @@
 pragma solidity ^0.8.24;
 
 interface IEscrowForTest {
-    function request(uint256 modelId, bytes32 inputHash) external payable returns (uint256);
+    function request(uint256 modelId, bytes32 inputHash, uint256 maxFee)
+        external
+        payable
+        returns (uint256);
     function withdraw() external;
 }
 
@@ -23,7 +26,7 @@ contract ReentrantClient {
     }
 
     function requestWithExcess(uint256 modelId, bytes32 inputHash) external payable {
-        escrow.request{value: msg.value}(modelId, inputHash);
+        escrow.request{value: msg.value}(modelId, inputHash, msg.value);
     }
 
     function withdraw() external {

@@ -17,6 +17,7 @@ from contracts.signer import Signer
 FEE = 10**15
 TIMEOUT = 600
 N_INPUTS = 4
+N_OUTPUTS = 3
 
 
 @dataclass

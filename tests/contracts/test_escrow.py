@@ -12,7 +12,7 @@ from contracts.build import load_artifact
 from contracts.clients import RequestStatus
 from contracts.encoding import input_hash, output_hash
 from contracts.errors import ContractRevert
-from tests.contracts.conftest import FEE, N_INPUTS, TIMEOUT, Env
+from tests.contracts.conftest import FEE, N_INPUTS, N_OUTPUTS, TIMEOUT, Env
 
 INPUTS = [1, 2, 3, 2**200]
 OUTPUTS = [7, 8, 9]
@@ -22,14 +22,16 @@ COMMIT = b"\x22" * 32
 
 def _model(env: Env, active: bool = True) -> int:
     reg = env.registry(env.provider)
-    model_id = reg.register(COMMIT, env.mock, FEE, N_INPUTS)
+    model_id = reg.register(COMMIT, env.mock, FEE, N_INPUTS, N_OUTPUTS)
     if not active:
         reg.set_active(model_id, False)
     return model_id
 
 
-def _request(env: Env, inputs: Sequence[int] = INPUTS, value: int = FEE) -> int:
-    return env.escrow(env.client).request(_model(env), input_hash(inputs), value)
+def _request(
+    env: Env, inputs: Sequence[int] = INPUTS, value: int = FEE, max_fee: int | None = None
+) -> int:
+    return env.escrow(env.client).request(_model(env), input_hash(inputs), value, max_fee)
 
 
 def _set_mode(env: Env, mode: int) -> None:
@@ -54,13 +56,43 @@ def test_request_records_and_escrows(env: Env) -> None:
 
 
 def test_overpayment_credited_to_client(env: Env) -> None:
-    _request(env, value=FEE + 123)
+    rid = env.escrow(env.client).request(_model(env), input_hash(INPUTS), FEE + 123, max_fee=FEE)
     assert env.escrow().credits(env.client.address) == 123
+    assert env.escrow().get_request(rid).payment == FEE
+
+
+def test_fee_raised_between_quote_and_request(env: Env) -> None:
+    # The client quotes FEE and sends a margin; the provider's setFee is mined first.
+    model_id = _model(env)
+    quote = env.registry().get_model(model_id).fee
+    env.registry(env.provider).set_fee(model_id, quote * 2)
+    before = env.w3.eth.get_balance(env.dep.escrow)  # type: ignore[arg-type]
+    with pytest.raises(ContractRevert) as exc:
+        env.escrow(env.client).request(model_id, input_hash(INPUTS), quote * 2, max_fee=quote)
+    assert exc.value.name == "FeeAboveMax"
+    assert exc.value.error_args == (quote * 2, quote)
+    assert env.w3.eth.get_balance(env.dep.escrow) == before  # type: ignore[arg-type]
+    assert env.escrow().credits(env.client.address) == 0
+
+
+def test_fee_lowered_between_quote_and_request(env: Env) -> None:
+    model_id = _model(env)
+    env.registry(env.provider).set_fee(model_id, FEE // 2)
+    rid = env.escrow(env.client).request(model_id, input_hash(INPUTS), FEE, max_fee=FEE)
+    assert env.escrow().get_request(rid).payment == FEE // 2
+    assert env.escrow().credits(env.client.address) == FEE - FEE // 2
+
+
+def test_max_fee_defaults_to_value(env: Env) -> None:
+    model_id = _model(env)
+    env.registry(env.provider).set_fee(model_id, FEE + 1)
+    with _reverts("FeeAboveMax"):
+        env.escrow(env.client).request(model_id, input_hash(INPUTS), FEE)
 
 
 def test_request_short_payment(env: Env) -> None:
     with pytest.raises(ContractRevert) as exc:
-        _request(env, value=FEE - 1)
+        _request(env, value=FEE - 1, max_fee=FEE)
     assert exc.value.name == "InsufficientPayment"
     assert exc.value.error_args == (FEE - 1, FEE)
 
@@ -114,10 +146,19 @@ def test_fulfil_input_mismatch(env: Env) -> None:
         env.escrow(env.provider).fulfill(rid, PROOF, [*INPUTS[:-1], 5, *OUTPUTS])
 
 
-def test_fulfil_too_few_instances(env: Env) -> None:
+@pytest.mark.parametrize(
+    "instances",
+    [INPUTS, INPUTS + OUTPUTS[:-1], [*INPUTS, *OUTPUTS, 0], INPUTS + INPUTS],
+    ids=["no-outputs", "one-short", "one-extra", "inputs-twice"],
+)
+def test_fulfil_wrong_instance_count(env: Env, instances: list[int]) -> None:
+    # MockVerifier accepts anything: only the escrow's layout check stands in the way.
     rid = _request(env)
-    with _reverts("TooFewInstances"):
-        env.escrow(env.provider).fulfill(rid, PROOF, INPUTS)
+    with pytest.raises(ContractRevert) as exc:
+        env.escrow(env.provider).fulfill(rid, PROOF, instances)
+    assert exc.value.name == "WrongInstanceCount"
+    assert exc.value.error_args == (len(instances), N_INPUTS + N_OUTPUTS)
+    assert env.escrow().get_request(rid).status is RequestStatus.OPEN
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ def verifier_artifact(ezkl_proof: EzklProof) -> Artifact:
 @pytest.fixture
 def setup(env: Env, ezkl_proof: EzklProof, verifier_artifact: Artifact) -> tuple[int, str]:
     verifier = deploy(env.w3, env.deployer, verifier_artifact)
-    model_id = env.registry(env.provider).register(b"\x33" * 32, verifier, FEE, ezkl_proof.n_inputs)
+    n_in = ezkl_proof.n_inputs
+    n_out = len(ezkl_proof.instances) - n_in
+    model_id = env.registry(env.provider).register(b"\x33" * 32, verifier, FEE, n_in, n_out)
     inputs = ezkl_proof.instances[: ezkl_proof.n_inputs]
     rid = env.escrow(env.client).request(model_id, input_hash(inputs), FEE)
     return rid, verifier

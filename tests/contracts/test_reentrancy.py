@@ -10,7 +10,7 @@ from contracts.bindings import core_error_table, deploy, send
 from contracts.build import load_artifact
 from contracts.encoding import input_hash
 from contracts.errors import ContractRevert
-from tests.contracts.conftest import FEE, N_INPUTS, Env
+from tests.contracts.conftest import FEE, N_INPUTS, N_OUTPUTS, Env
 
 EXCESS = 5 * 10**14
 
@@ -22,7 +22,8 @@ def _attacker(env: Env) -> Contract:
 
 
 def _fund(env: Env, attacker: Contract) -> None:
-    model_id = env.registry(env.provider).register(b"\x44" * 32, env.mock, FEE, N_INPUTS)
+    reg = env.registry(env.provider)
+    model_id = reg.register(b"\x44" * 32, env.mock, FEE, N_INPUTS, N_OUTPUTS)
     fn = attacker.functions.requestWithExcess(model_id, input_hash([1, 2, 3, 4]))
     send(env.w3, env.other, fn, core_error_table(), value=FEE + EXCESS)
     assert env.escrow().credits(attacker.address) == EXCESS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,8 +50,9 @@ def stack(registry: object) -> Iterator[Stack]:
         art = compile_file(backend.prover.solidity_verifier_path(), "Halo2Verifier")
         verifier = deploy(w3, provider, art)
         commitment = bytes.fromhex(gw.cards[MODEL].commitment.removeprefix("0x"))
+        n_outputs = math.prod(gw.cards[MODEL].outputs[0].shape)
         model_id = RegistryClient(w3, dep.registry, provider).register(
-            commitment, verifier, FEE_WEI, backend.n_inputs
+            commitment, verifier, FEE_WEI, backend.n_inputs, n_outputs
         )
         trusted = trusted_model(MODEL, node.rpc_url, verifier)
         yield Stack(node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted)
