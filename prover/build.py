@@ -29,6 +29,7 @@ from prover.cache import (
     record_path,
     settings_hash,
 )
+from prover.errors import NotPreparedError, SrsError
 from prover.srs import file_sha256, srs_path
 from prover.tuning import digits_samples, ezkl_default_settings, tune
 from verinfer.settings import Settings
@@ -47,6 +48,27 @@ def load_or_build(
     srs = srs_path(record.logrows, s)
     keys = cdir.keys_dir(file_sha256(srs))
     ensure_keys(cdir, keys, srs, progress)
+    return record, cdir, keys, srs
+
+
+def load_prepared(
+    card: ModelCard, s: Settings, profile: Profile = "tuned"
+) -> tuple[TuningRecord, CircuitDir, Path, Path]:
+    """The same four things as ``load_or_build``, from files only: NotPreparedError if absent."""
+    path = record_path(s.artifacts_dir, card.commitment, profile)
+    hint = f"prepare it once with `verinfer models prepare {card.name}`"
+    if not path.is_file():
+        raise NotPreparedError(f"{card.name} has no tuned circuit on this machine; {hint}")
+    record = TuningRecord.load(path)
+    cdir = CircuitDir.for_model(s.artifacts_dir, card.commitment, record.settings_hash)
+    try:
+        srs = srs_path(record.logrows, s, create=False)
+    except SrsError as exc:
+        raise NotPreparedError(f"{card.name}: {exc}; {hint}") from exc
+    keys = cdir.keys_dir(file_sha256(srs))
+    missing = [p for p in (cdir.settings, keys / "vk.key") if not p.is_file()]
+    if missing:
+        raise NotPreparedError(f"{card.name}: {missing[0]} is missing; {hint}")
     return record, cdir, keys, srs
 
 

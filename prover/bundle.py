@@ -8,12 +8,12 @@ Usage::
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from prover.quantize import felt_from_ezkl_hex, felt_to_ezkl_hex, felt_to_uint256_hex
+from prover.quantize import felt_from_ezkl_hex, felt_to_uint256_hex
+from verinfer.field import ezkl_proof_json
 
 
 class ProofBundle(BaseModel):
@@ -45,13 +45,12 @@ class ProofBundle(BaseModel):
         return self.instance_ints()[: self.n_inputs]
 
     def to_ezkl_proof(self) -> dict[str, Any]:
-        """EZKL's proof JSON rebuilt from this bundle's proof bytes and instances."""
-        proof = copy.deepcopy(self.ezkl_proof)
-        raw = bytes.fromhex(self.proof_hex.removeprefix("0x"))
-        proof["proof"] = list(raw)
-        proof["hex_proof"] = "0x" + raw.hex()
-        proof["instances"] = [[felt_to_ezkl_hex(f) for f in self.instance_ints()]]
-        return proof
+        """EZKL's proof JSON made from ONLY this bundle's proof bytes and instances.
+
+        Nothing of ``ezkl_proof`` is reused: what is verified must be exactly what the escrow
+        and the client bind (a copied proof document could carry instances of its own).
+        """
+        return ezkl_proof_json(*self.calldata())
 
 
 def instances_from_ezkl(proof: dict[str, Any]) -> list[str]:

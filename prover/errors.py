@@ -7,6 +7,7 @@
         ├── TuningError           (no candidate setting proves with enough accuracy)
         ├── ProvingError          (ezkl.prove failed)
         ├── ProofRejected         (a proof or its public instances do not verify)
+        ├── NotPreparedError      (a load-only caller found no prepared circuit on this machine)
         └── VerifierExportError   (the Solidity verifier could not be written)
 
 EZKL raises a terse ``RuntimeError``; every call goes through :func:`prover.ezkl_ops.call`, which
@@ -40,6 +41,10 @@ class ProvingError(ProverError):
 
 class ProofRejected(ProverError):
     """The proof, or the public instances it is checked against, did not verify."""
+
+
+class NotPreparedError(ProverError):
+    """The circuit, keys or SRS of a model are not on this machine, and the caller may not build."""
 
 
 class VerifierExportError(ProverError):

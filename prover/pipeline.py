@@ -23,9 +23,9 @@ from numpy.typing import ArrayLike
 from models.card import ModelCard
 from models.registry import Registry
 from prover import ezkl_ops
-from prover.build import Progress, load_or_build
+from prover.build import Progress, load_or_build, load_prepared
 from prover.bundle import ProofBundle, instances_from_ezkl
-from prover.cache import Profile, TuningRecord
+from prover.cache import CircuitDir, Profile, TuningRecord
 from prover.errors import ProofRejected, ProvingError
 from prover.quantize import dequantize, felt_from_ezkl_hex, quantize
 from prover.srs import is_dev_srs
@@ -45,6 +45,19 @@ class ProverPaths:
     pk: Path
     srs: Path
     sol: Path
+
+    @classmethod
+    def of(cls, cdir: CircuitDir, keys: Path, srs: Path) -> ProverPaths:
+        """The files of a circuit folder and its key folder for one SRS."""
+        return cls(
+            cdir.root,
+            cdir.settings,
+            cdir.compiled,
+            keys / "vk.key",
+            keys / "pk.key",
+            srs,
+            keys / "Verifier.sol",
+        )
 
 
 class ZkProver:
@@ -74,16 +87,19 @@ class ZkProver:
         card = (registry or Registry(s.models_dir)).build(name)
         onnx = (registry or Registry(s.models_dir)).onnx_path(name)
         record, cdir, keys, srs = load_or_build(card, onnx, s, profile, progress)
-        paths = ProverPaths(
-            cdir.root,
-            cdir.settings,
-            cdir.compiled,
-            keys / "vk.key",
-            keys / "pk.key",
-            srs,
-            keys / "Verifier.sol",
-        )
-        return cls(card, record, paths, is_dev_srs(s))
+        return cls(card, record, ProverPaths.of(cdir, keys, srs), is_dev_srs(s))
+
+    @classmethod
+    def load_prepared(cls, name: str, *, settings: Settings | None = None) -> ZkProver:
+        """The circuit of a model already prepared on this machine; builds and tunes nothing.
+
+        Verifiers use this: checking a proof must never make the keys or SRS it checks against.
+        Usage: ``ZkProver.load_prepared("digits-mlp").paths.vk``
+        """
+        s = settings or get_settings()
+        card = Registry(s.models_dir).card(name)
+        record, cdir, keys, srs = load_prepared(card, s)
+        return cls(card, record, ProverPaths.of(cdir, keys, srs), is_dev_srs(s))
 
     @property
     def name(self) -> str:

@@ -24,6 +24,27 @@ DEV_SRS_WARNING = (
 )
 
 
+def check_srs_policy(settings: Settings | None = None) -> None:
+    """In production mode, refuse a dev SRS and a ceremony folder whose files are not pinned.
+
+    Whoever generated an SRS can forge proofs, and an unpinned folder is only as trustworthy as
+    whoever last wrote to it; production therefore starts only with hash-pinned ceremony files.
+    """
+    s = settings or get_settings()
+    if not s.production:
+        return
+    if s.srs_dir is None:
+        raise SrsError(
+            "VERINFER_PRODUCTION is set but no ceremony SRS is configured: a generated SRS lets "
+            "its maker forge proofs. Set VERINFER_SRS_DIR and VERINFER_SRS_SHA256"
+        )
+    if not parse_expected_hashes(s.srs_sha256):
+        raise SrsError(
+            f"VERINFER_PRODUCTION is set but the SRS files in {s.srs_dir} are not pinned; set "
+            'VERINFER_SRS_SHA256="k=<sha256>,…" for every kzg{k}.srs you use'
+        )
+
+
 def srs_file_name(logrows: int) -> str:
     """The file name EZKL's ceremony SRS files use: ``kzg{k}.srs``."""
     return f"kzg{logrows}.srs"
@@ -34,12 +55,19 @@ def is_dev_srs(settings: Settings | None = None) -> bool:
     return (settings or get_settings()).srs_dir is None
 
 
-def srs_path(logrows: int, settings: Settings | None = None) -> Path:
-    """Path of the SRS for 2**logrows rows: checked ceremony file, or a (cached) dev SRS."""
+def srs_path(logrows: int, settings: Settings | None = None, *, create: bool = True) -> Path:
+    """Path of the SRS for 2**logrows rows: checked ceremony file, or a (cached) dev SRS.
+
+    With ``create=False`` a missing dev SRS is an error instead of a new one (verifiers must
+    never make the SRS they check against).
+    """
     s = settings or get_settings()
     if s.srs_dir is not None:
-        return _ceremony_srs(s.srs_dir, logrows, s.srs_sha256)
-    return _dev_srs(s.data_dir / "srs", logrows)
+        return _ceremony_srs(s.srs_dir, logrows, s.srs_sha256, s.production)
+    path = s.data_dir / "srs" / srs_file_name(logrows)
+    if not create and not path.is_file():
+        raise SrsError(f"no SRS for k={logrows} at {path}; it is made when the model is prepared")
+    return _dev_srs(path.parent, logrows)
 
 
 def file_sha256(path: Path) -> str:
@@ -64,7 +92,7 @@ def parse_expected_hashes(spec: str | None) -> dict[int, str]:
     return out
 
 
-def _ceremony_srs(folder: Path, logrows: int, expected: str | None) -> Path:
+def _ceremony_srs(folder: Path, logrows: int, expected: str | None, production: bool) -> Path:
     path = folder / srs_file_name(logrows)
     if not path.is_file():
         raise SrsError(
@@ -72,6 +100,11 @@ def _ceremony_srs(folder: Path, logrows: int, expected: str | None) -> Path:
             f"ceremony in {folder}, or unset VERINFER_SRS_DIR to use a dev SRS"
         )
     want = parse_expected_hashes(expected).get(logrows)
+    if want is None and production:
+        raise SrsError(
+            f"VERINFER_PRODUCTION is set but VERINFER_SRS_SHA256 pins no hash for k={logrows}; "
+            f"add {logrows}=<sha256 of {path.name}>"
+        )
     if want is not None:
         got = file_sha256(path)
         if got != want:

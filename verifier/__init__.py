@@ -16,6 +16,7 @@ from verifier.errors import (
     CommitmentMismatch,
     GatewayError,
     InputMismatch,
+    LayoutMismatch,
     OutputMismatch,
     ProofInvalid,
     VerificationError,
@@ -23,7 +24,7 @@ from verifier.errors import (
 )
 from verifier.field import dequantize, input_commitment, quantize
 from verifier.proof import calldata, check_verifier_code, verify_on_chain, verify_proof
-from verifier.response import CheckedResponse, TrustedModel, check_response
+from verifier.response import CheckedResponse, TrustedModel, check_response, instance_layout
 
 __all__ = [
     "CheckedResponse",
@@ -31,6 +32,7 @@ __all__ = [
     "CommitmentMismatch",
     "GatewayError",
     "InputMismatch",
+    "LayoutMismatch",
     "OutputMismatch",
     "ProofInvalid",
     "TrustedModel",
@@ -41,6 +43,7 @@ __all__ = [
     "check_verifier_code",
     "dequantize",
     "input_commitment",
+    "instance_layout",
     "quantize",
     "verify_on_chain",
     "verify_proof",

@@ -9,6 +9,11 @@ from typing import Any
 import httpx
 
 from verifier.errors import GatewayError
+from verinfer.safejson import JsonLimitError, loads
+
+# A proof document is a few tens of KB; the cap only stops a hostile gateway from exhausting
+# the client's memory (or, nested deep, its C stack: see verinfer.safejson).
+MAX_RESPONSE_BYTES = 16 << 20
 
 
 class Client:
@@ -19,8 +24,11 @@ class Client:
         proof = c.proof("digits-mlp", resp["parameters"]["proof_id"])
     """
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 30.0, max_response_bytes: int = MAX_RESPONSE_BYTES
+    ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        self.max_response_bytes = max_response_bytes
 
     def __enter__(self) -> Client:
         return self
@@ -45,7 +53,7 @@ class Client:
                 }
             ]
         }
-        return self._json(self._http.post(f"/v2/models/{model}/infer", json=body))
+        return self._json(*self._fetch("POST", f"/v2/models/{model}/infer", json=body))
 
     def proof(
         self, model: str, proof_id: str, wait_s: float = 120.0, poll_s: float = 0.25
@@ -53,9 +61,9 @@ class Client:
         """The finished proof document, polling while the gateway answers 202."""
         deadline = time.monotonic() + wait_s
         while True:
-            resp = self._http.get(f"/v2/models/{model}/proofs/{proof_id}")
-            if resp.status_code != 202:
-                return self._json(resp)
+            status, body = self._fetch("GET", f"/v2/models/{model}/proofs/{proof_id}")
+            if status != 202:
+                return self._json(status, body)
             if time.monotonic() > deadline:
                 raise GatewayError(
                     f"proof {proof_id} not ready after {wait_s:.0f}s; "
@@ -63,12 +71,29 @@ class Client:
                 )
             time.sleep(poll_s)
 
-    @staticmethod
-    def _json(resp: httpx.Response) -> dict[str, Any]:
+    def _fetch(self, method: str, url: str, **kw: Any) -> tuple[int, bytes]:
+        """(status, body) with the body read only up to ``max_response_bytes``."""
         try:
-            body: dict[str, Any] = resp.json()
-        except ValueError as exc:
-            raise GatewayError(f"gateway sent non-JSON (HTTP {resp.status_code})") from exc
-        if resp.status_code >= 400:
-            raise GatewayError(f"gateway error {resp.status_code}: {body.get('error', body)}")
+            with self._http.stream(method, url, **kw) as resp:
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > self.max_response_bytes:
+                        raise GatewayError(
+                            f"gateway answer to {method} {url} is over "
+                            f"{self.max_response_bytes} bytes; refusing to read it"
+                        )
+                return resp.status_code, bytes(body)
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"{method} {url} failed: {exc}") from exc
+
+    def _json(self, status: int, raw: bytes) -> dict[str, Any]:
+        try:
+            body = loads(raw, max_bytes=self.max_response_bytes)
+        except JsonLimitError as exc:
+            raise GatewayError(f"gateway sent an unusable answer (HTTP {status}): {exc}") from exc
+        if not isinstance(body, dict):
+            raise GatewayError(f"gateway sent JSON that is not an object (HTTP {status})")
+        if status >= 400:
+            raise GatewayError(f"gateway error {status}: {body.get('error', body)}")
         return body

@@ -6,6 +6,8 @@ VerinferError
     ├── CommitmentMismatch      (the response or proof names another model)
     ├── InputMismatch           (the proof is for a different input than the one you sent)
     ├── OutputMismatch          (the outputs you got are not the outputs that were proven)
+    ├── LayoutMismatch          (the instances are not split into inputs/outputs as trusted)
+    ├── VerifierMismatch        (the registered verifier's code is not our build of the vk)
     └── GatewayError            (the gateway answered with an error or not at all)
 """
 
@@ -32,6 +34,10 @@ class InputMismatch(VerificationError):
 
 class OutputMismatch(VerificationError):
     """The response's outputs differ from the proof's public outputs."""
+
+
+class LayoutMismatch(VerificationError):
+    """The proof's (or a registry entry's) instance layout is not the trusted circuit's."""
 
 
 class VerifierMismatch(VerificationError):

@@ -1,4 +1,10 @@
-"""Check a proof document off-chain (EZKL, trusted vk) or on-chain (the deployed verifier)."""
+"""Check a proof document off-chain (EZKL, trusted vk) or on-chain (the deployed verifier).
+
+Both checks read only ``proof_hex`` and ``instances``, the exact bytes and numbers that the
+client binds to its input and outputs and that the escrow sends to the verifier contract. EZKL's
+own proof JSON in the document (``ezkl_proof``) is never read: it carries instances of its own,
+and verifying those would prove nothing about the outputs the client was given.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,18 @@ from typing import Any
 
 from verifier.errors import ProofInvalid, VerifierMismatch
 from verifier.field import parse_instances
+from verinfer.field import ezkl_proof_json
+
+
+def calldata(proof: dict[str, Any]) -> tuple[bytes, list[int]]:
+    """(proof bytes, instances) exactly as ``verifyProof(bytes, uint256[])`` takes them."""
+    raw, instances = proof.get("proof_hex"), proof.get("instances")
+    if not isinstance(raw, str) or not isinstance(instances, list) or not instances:
+        raise ProofInvalid("proof document needs 'proof_hex' (hex) and 'instances' (hex list)")
+    try:
+        return bytes.fromhex(raw.removeprefix("0x")), parse_instances(instances)
+    except ValueError as exc:
+        raise ProofInvalid(f"proof document is malformed: {exc}") from exc
 
 
 def verify_proof(
@@ -23,15 +41,9 @@ def verify_proof(
     """
     import ezkl
 
-    ezkl_proof = proof.get("ezkl_proof")
-    if not isinstance(ezkl_proof, dict):
-        raise ProofInvalid(
-            "proof document has no 'ezkl_proof' object; fetch the full proof "
-            "from GET /v2/models/{name}/proofs/{id}"
-        )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "proof.json"
-        path.write_text(json.dumps(ezkl_proof))
+        path.write_text(json.dumps(ezkl_proof_json(*calldata(proof))))
         try:
             ok = ezkl.verify(
                 proof_path=str(path),
@@ -45,13 +57,6 @@ def verify_proof(
     if ok is not True:
         raise ProofInvalid("proof rejected by EZKL with the trusted vk")
     return True
-
-
-def calldata(proof: dict[str, Any]) -> tuple[bytes, list[int]]:
-    """(proof bytes, instances) exactly as ``verifyProof(bytes, uint256[])`` takes them."""
-    return bytes.fromhex(str(proof["proof_hex"]).removeprefix("0x")), parse_instances(
-        proof["instances"]
-    )
 
 
 def verify_on_chain(proof: dict[str, Any], *, rpc_url: str, verifier_address: str) -> bool:

@@ -9,9 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import CommitmentMismatch, InputMismatch, OutputMismatch, VerificationError
-from verifier.field import dequantize, parse_instances, quantize
-from verifier.proof import verify_on_chain, verify_proof
+from verifier.errors import (
+    CommitmentMismatch,
+    InputMismatch,
+    LayoutMismatch,
+    OutputMismatch,
+    VerificationError,
+)
+from verifier.field import dequantize, quantize
+from verifier.proof import calldata, verify_on_chain, verify_proof
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class TrustedModel:
     commitment: str
     input_scale: int
     output_scale: int
+    n_inputs: int
+    n_outputs: int
     settings_path: Path | None = None
     vk_path: Path | None = None
     srs_path: Path | None = None
@@ -36,15 +44,33 @@ class TrustedModel:
 
     @classmethod
     def from_settings(cls, commitment: str, settings_path: Path, **kw: Any) -> TrustedModel:
-        """Scales read from the EZKL settings file the vk was made with."""
+        """Scales and instance layout read from the EZKL settings file the vk was made with."""
         doc = json.loads(settings_path.read_text())
+        n_inputs, n_outputs = instance_layout(doc)
         return cls(
             commitment=commitment,
             input_scale=int(doc["model_input_scales"][0]),
             output_scale=int(doc["model_output_scales"][0]),
+            n_inputs=n_inputs,
+            n_outputs=n_outputs,
             settings_path=settings_path,
             **kw,
         )
+
+
+def instance_layout(settings: dict[str, Any]) -> tuple[int, int]:
+    """(input instances, output instances) of a circuit whose inputs and outputs are public."""
+    run_args = settings.get("run_args") or {}
+    for side in ("input", "output"):
+        if str(run_args.get(f"{side}_visibility")) != "Public":
+            raise VerificationError(
+                f"the circuit's {side}s are not public instances "
+                f"({side}_visibility={run_args.get(f'{side}_visibility')!r}); verinfer binds "
+                "the client's input and the outputs only through public instances"
+            )
+    shapes = [math.prod(s) for s in settings["model_instance_shapes"]]
+    n_in_tensors = len(settings["model_input_scales"])
+    return sum(shapes[:n_in_tensors]), sum(shapes[n_in_tensors:])
 
 
 @dataclass(frozen=True)
@@ -82,10 +108,21 @@ def _check_commitments(
         raise VerificationError("proof document is not the one the response names")
 
 
-def _check_inputs(
-    model: TrustedModel, x: Sequence[float], instances: list[int], n_inputs: int
-) -> None:
-    expected = quantize(x, model.input_scale)
+def _check_layout(model: TrustedModel, proof: dict[str, Any], instances: list[int]) -> None:
+    # The split between inputs and outputs comes from the trusted circuit, never from the
+    # document: a wrong split would let input instances pass as outputs.
+    want = model.n_inputs + model.n_outputs
+    claimed = proof.get("n_inputs", model.n_inputs)
+    if len(instances) != want or claimed != model.n_inputs:
+        raise LayoutMismatch(
+            f"the proof has {len(instances)} instances ({claimed} inputs); the trusted circuit "
+            f"has {model.n_inputs} inputs and {model.n_outputs} outputs"
+        )
+
+
+def _check_inputs(model: TrustedModel, x: Sequence[float], instances: list[int]) -> None:
+    n_inputs = model.n_inputs
+    expected = quantize(list(x), model.input_scale)
     if n_inputs != len(expected) or instances[:n_inputs] != expected:
         raise InputMismatch(
             "the proof's public inputs are not your input: the proof is for "
@@ -94,11 +131,13 @@ def _check_inputs(
 
 
 def _check_outputs(
-    model: TrustedModel, response: dict[str, Any], instances: list[int], n_inputs: int
+    model: TrustedModel, response: dict[str, Any], instances: list[int]
 ) -> list[float]:
-    proven = dequantize(instances[n_inputs:], model.output_scale)
-    outputs = response.get("outputs") or [{}]
-    got = [float(v) for v in outputs[0].get("data", [])]
+    proven = dequantize(instances[model.n_inputs :], model.output_scale)
+    try:
+        got = [float(v) for v in response["outputs"][0]["data"]]
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise OutputMismatch(f"the response has no numeric outputs[0].data ({exc!r})") from None
     tol = 2.0**-model.output_scale
     if len(got) != len(proven) or any(
         not math.isclose(a, b, abs_tol=tol) for a, b in zip(got, proven, strict=True)
@@ -122,10 +161,10 @@ def check_response(
         print(checked.prediction)
     """
     _check_commitments(model, response, proof)
-    instances = parse_instances(proof["instances"])
-    n_inputs = int(proof["n_inputs"])
-    _check_inputs(model, x, instances, n_inputs)
-    outputs = _check_outputs(model, response, instances, n_inputs)
+    _proof_bytes, instances = calldata(proof)
+    _check_layout(model, proof, instances)
+    _check_inputs(model, x, instances)
+    outputs = _check_outputs(model, response, instances)
     off = _verify_off_chain(model, proof)
     on = _verify_on_chain(model, proof)
     if not (off or on):
