@@ -15,32 +15,39 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ApiError, NotFoundError
-from api.schemas import InferOutput, InferRequest, InferResponse, ModelMetadata, TensorMetadata
+from api.limits import BodyLimit
+from api.openapi import INFER_BODY, error_responses, install_schemas
+from api.schemas import InferOutput, InferResponse, ModelMetadata, TensorMetadata
 from api.store import Job, JobStore
-from api.validation import parse_input
+from api.validation import parse_input, parse_request
 from api.worker import ProofWorker, ZkBackend
 from models.card import ModelCard
+from verinfer import cap_recursion_limit
 
 PROOF_TIMEOUT_HINT_S = 30
 
 
 @dataclass
 class Gateway:
-    """Everything the routes need: store, zk backends, model cards, the proof worker."""
+    """Everything the routes need: store, zk backends, model cards, the proof worker, limits."""
 
     store: JobStore
     backends: dict[str, ZkBackend]
     cards: dict[str, ModelCard]
     worker: ProofWorker = field(init=False)
     dev_srs: bool = True
+    max_queue: int = 256
+    max_body_bytes: int = 4 << 20
+    retry_after_s: int = 2
 
     def __post_init__(self) -> None:
-        self.worker = ProofWorker(self.store, self.backends)
+        self.worker = ProofWorker(self.store, self.backends, self.max_queue)
 
     def card(self, name: str) -> ModelCard:
         if name not in self.cards or name not in self.backends:
@@ -49,26 +56,19 @@ class Gateway:
         return self.cards[name]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message})
+def _error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return JSONResponse(status_code=status, content={"error": message}, headers=headers)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
-    return "invalid request body: " + "; ".join(parts)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, gw: Gateway) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status_code, str(exc))
+        return _error(exc.status_code, str(exc), gw.retry_after_s if exc.retry_after else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, _validation_message(exc))
+        return _error(422, f"invalid request: {exc.errors()}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -94,12 +94,18 @@ def _metadata(gw: Gateway, card: ModelCard) -> ModelMetadata:
     )
 
 
-def _infer(gw: Gateway, name: str, req: InferRequest) -> InferResponse:
+def _infer(gw: Gateway, name: str, body: bytes) -> InferResponse:
     card = gw.card(name)
+    req = parse_request(body, gw.max_body_bytes)
     x = parse_input(req, card.inputs[0])
     outputs = gw.backends[name].predict(x)
-    # Persisted before the response is sent: an acknowledged request survives a crash.
-    job = gw.store.create(name, card.commitment, x.ravel().tolist(), outputs)
+    gw.worker.reserve()  # refused (503) before anything is persisted when the queue is full
+    try:
+        # Persisted before the response is sent: an acknowledged request survives a crash.
+        job = gw.store.create(name, card.commitment, x.ravel().tolist(), outputs)
+    except BaseException:
+        gw.worker.release()
+        raise
     gw.worker.submit(job.id)
     out = card.outputs[0]
     return InferResponse(
@@ -133,14 +139,23 @@ def _proof_body(gw: Gateway, job: Job) -> tuple[int, dict[str, Any]]:
     return 202, {**base, "queue_position": position, "proving_for_s": elapsed, "retry_after_s": 1}
 
 
+def _readiness(gw: Gateway) -> JSONResponse:
+    if not gw.backends:
+        return JSONResponse(status_code=503, content={"ready": False, "error": "no models"})
+    if not gw.worker.alive:
+        reason = "the proof worker is not running; accepted jobs wait until it is"
+        return JSONResponse(status_code=503, content={"ready": False, "error": reason})
+    return JSONResponse(content={"ready": True})
+
+
 def _install_routes(app: FastAPI, gw: Gateway) -> None:
     @app.get("/v2/health/live")
     def live() -> dict[str, bool]:
         return {"live": True}
 
-    @app.get("/v2/health/ready")
-    def ready() -> dict[str, bool]:
-        return {"ready": bool(gw.backends)}
+    @app.get("/v2/health/ready", responses=error_responses(503))
+    def ready() -> JSONResponse:
+        return _readiness(gw)
 
     @app.get("/v2")
     def server() -> dict[str, Any]:
@@ -151,22 +166,30 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
             "models": sorted(gw.backends),
         }
 
-    @app.get("/v2/models/{name}")
+    @app.get("/v2/models/{name}", responses=error_responses(404))
     def metadata(name: str) -> ModelMetadata:
         return _metadata(gw, gw.card(name))
 
-    @app.get("/v2/models/{name}/ready")
-    def model_ready(name: str) -> dict[str, Any]:
+    @app.get("/v2/models/{name}/ready", responses=error_responses(404, 503))
+    def model_ready(name: str) -> JSONResponse:
         gw.card(name)
-        return {"name": name, "ready": True}
+        return _readiness(gw)
 
-    @app.post("/v2/models/{name}/infer")
-    def infer(name: str, req: InferRequest) -> InferResponse:
-        return _infer(gw, name, req)
+    @app.post(
+        "/v2/models/{name}/infer",
+        responses=error_responses(404, 413, 422, 503),
+        openapi_extra=INFER_BODY,
+    )
+    async def infer(name: str, request: Request) -> InferResponse:
+        body = await request.body()  # raw: bounded decoding happens in parse_request
+        return await run_in_threadpool(_infer, gw, name, body)
 
-    @app.get("/v2/models/{name}/proofs/{proof_id}")
+    @app.get(
+        "/v2/models/{name}/proofs/{proof_id}",
+        responses={202: {"description": "still proving"}, **error_responses(404, 500, 503)},
+    )
     def proof(name: str, proof_id: str) -> JSONResponse:
-        gw.card(name)
+        # A proof stays readable after a restart that stopped serving its model.
         job = gw.store.get(proof_id)
         if job.model != name:
             raise NotFoundError(f"proof {proof_id!r} belongs to model {job.model!r}, not {name!r}")
@@ -176,6 +199,7 @@ def _install_routes(app: FastAPI, gw: Gateway) -> None:
 
 def create_app(gw: Gateway) -> FastAPI:
     """The gateway app; the proof worker starts and stops with it."""
+    cap_recursion_limit()  # in case something imported py_ecc before verinfer could undo it
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -184,6 +208,8 @@ def create_app(gw: Gateway) -> FastAPI:
         gw.worker.stop()
 
     app = FastAPI(title="verinfer gateway", version="0.1.0", lifespan=lifespan)
-    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=gw.max_body_bytes)
+    _install_error_handlers(app, gw)
     _install_routes(app, gw)
+    install_schemas(app)
     return app

@@ -44,6 +44,12 @@ class InferResponse(BaseModel):
     parameters: dict[str, Any]
 
 
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: what was wrong and what to do."""
+
+    error: str
+
+
 class TensorMetadata(BaseModel):
     name: str
     datatype: str

@@ -22,7 +22,7 @@ from api.backends import ProverBackend
 from api.store import JobStore
 from contracts.chain import free_port
 from models.registry import Registry
-from prover.srs import is_dev_srs
+from prover.srs import check_srs_policy, is_dev_srs
 from verinfer.errors import VerinferError
 from verinfer.settings import get_settings
 
@@ -31,11 +31,23 @@ Progress = Callable[[str, float], None]
 
 def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway:
     """A gateway serving the named zk models (built, tuned and keyed on first use, then cached)."""
+    s = get_settings()
+    check_srs_policy(s)
     registry = Registry.default()
     cards = {n: registry.build(n) for n in names}
     backends = {n: ProverBackend.load(cards[n], progress) for n in names}
-    store = JobStore(get_settings().effective_database_url)
-    return Gateway(store, dict(backends), cards, dev_srs=is_dev_srs())
+    store = JobStore(
+        s.effective_database_url, busy_timeout_s=s.store_busy_timeout_s, retry_s=s.store_retry_s
+    )
+    return Gateway(
+        store,
+        dict(backends),
+        cards,
+        dev_srs=is_dev_srs(s),
+        max_queue=s.max_queue,
+        max_body_bytes=s.max_body_bytes,
+        retry_after_s=s.retry_after_s,
+    )
 
 
 def prover_backend(gw: Gateway, name: str) -> ProverBackend:

@@ -12,17 +12,26 @@ Usage::
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import DateTime, String, Text, create_engine, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from api.errors import NotFoundError, StoreError
+from api.errors import NotFoundError, StoreBusyError, StoreError
+
+T = TypeVar("T")
+# Lock contention, a dropped connection or an exhausted pool pass; they are retried. Any other
+# database error is a bug or a broken store and surfaces at once.
+TRANSIENT = (OperationalError, PoolTimeout)
 
 Status = Literal["pending", "proving", "done", "failed"]
 
@@ -77,30 +86,78 @@ def _to_job(row: _JobRow) -> Job:
     )
 
 
-def _sqlite_wal(engine: Engine) -> None:
+def _sqlite_wal(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # WAL lets the gateway read job status while the prover thread writes a result.
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
 
-class JobStore:
-    """CRUD over jobs; every write is committed before the call returns."""
+def _engine(url: str, busy_timeout_s: float) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True, pool_pre_ping=True)
+    # One connection per request thread at peak: the pool must not be what makes a request fail.
+    engine = create_engine(
+        url,
+        future=True,
+        pool_size=16,
+        max_overflow=48,
+        connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+    )
+    _sqlite_wal(engine, busy_timeout_s)
+    return engine
 
-    def __init__(self, url: str) -> None:
+
+class JobStore:
+    """CRUD over jobs; every write is committed before the call returns.
+
+    Writes from this process go through one lock (SQLite has one writer; serialising them here
+    avoids its immediate "database is locked" when two deferred transactions both upgrade), and
+    a write that still meets a lock held elsewhere is retried for ``retry_s`` seconds before it
+    raises StoreBusyError (HTTP 503 with Retry-After): a request is never half-accepted.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
+        self.retry_s = retry_s
+        self._write_lock = threading.Lock()
         try:
-            self.engine = create_engine(url, future=True)
-            if url.startswith("sqlite"):
-                _sqlite_wal(self.engine)
+            self.engine = _engine(url, busy_timeout_s)
             _Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open the job store at {url!r}: {exc}; "
                 "check VERINFER_DATABASE_URL and that its folder is writable"
             ) from exc
+
+    def _retrying(self, what: str, fn: Callable[[Session], T], write: bool) -> T:
+        deadline = time.monotonic() + self.retry_s
+        pause = 0.01
+        while True:
+            try:
+                return self._once(fn, write)
+            except TRANSIENT as exc:
+                if time.monotonic() + pause > deadline:
+                    raise StoreBusyError(
+                        f"the job store is busy ({what} kept failing for {self.retry_s:.0f}s: "
+                        f"{getattr(exc, 'orig', None) or exc}); retry shortly"
+                    ) from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"job store {what} failed: {exc}") from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _once(self, fn: Callable[[Session], T], write: bool) -> T:
+        if not write:
+            with Session(self.engine, expire_on_commit=False) as s:
+                return fn(s)
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as s:
+            out = fn(s)
+            s.commit()
+            return out
 
     def create(self, model: str, commitment: str, inputs: list[float], outputs: list[float]) -> Job:
         now = datetime.now(UTC)
@@ -116,20 +173,20 @@ class JobStore:
             created_at=now,
             updated_at=now,
         )
-        with self._session() as s:
+
+        def add(s: Session) -> None:
             s.add(row)
-            s.commit()
-            return _to_job(row)
+
+        self._retrying("create", add, write=True)
+        return _to_job(row)
 
     def get(self, job_id: str) -> Job:
-        with self._session() as s:
-            row = s.get(_JobRow, job_id)
-            if row is None:
-                raise NotFoundError(
-                    f"no proof job {job_id!r}; use the proof_id from the "
-                    "infer response's parameters"
-                )
-            return _to_job(row)
+        row = self._retrying("read", lambda s: s.get(_JobRow, job_id), write=False)
+        if row is None:
+            raise NotFoundError(
+                f"no proof job {job_id!r}; use the proof_id from the infer response's parameters"
+            )
+        return _to_job(row)
 
     def set_status(
         self,
@@ -139,24 +196,24 @@ class JobStore:
         proof: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        with self._session() as s:
+        proof_json = json.dumps(proof) if proof is not None else None
+
+        def update(s: Session) -> None:
             row = s.get(_JobRow, job_id)
             if row is None:
                 raise NotFoundError(f"no proof job {job_id!r}")
             row.status = status
-            row.proof = json.dumps(proof) if proof is not None else row.proof
+            row.proof = proof_json if proof_json is not None else row.proof
             row.error = error
             row.updated_at = datetime.now(UTC)
-            s.commit()
+
+        self._retrying("status update", update, write=True)
 
     def unfinished(self) -> list[Job]:
         """Jobs accepted but not yet proven: re-queued at start-up so none is lost."""
-        with self._session() as s:
-            stmt = select(_JobRow).where(_JobRow.status.in_(["pending", "proving"]))
+        stmt = select(_JobRow).where(_JobRow.status.in_(["pending", "proving"]))
+
+        def query(s: Session) -> list[Job]:
             return [_to_job(r) for r in s.scalars(stmt.order_by(_JobRow.created_at))]
 
-    def _session(self) -> Session:
-        try:
-            return Session(self.engine, expire_on_commit=False)
-        except SQLAlchemyError as exc:  # pragma: no cover - connection-level failure
-            raise StoreError(f"job store unavailable: {exc}") from exc
+        return self._retrying("unfinished query", query, write=False)

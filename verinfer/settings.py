@@ -23,7 +23,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VERINFER_", extra="ignore")
 
-    data_dir: Path = Field(default=REPO_ROOT / ".verinfer")
+    data_dir: Path = Field(
+        default=REPO_ROOT / ".verinfer",
+        description="Models, circuits, keys, dev SRS files and the default database live here.",
+    )
     srs_dir: Path | None = Field(
         default=None,
         description="Folder of ceremony SRS files (kzg{k}.srs). Unset: a generated dev SRS.",
@@ -32,22 +35,64 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated k=sha256 pairs the ceremony SRS must match."
     )
     rpc_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("ETH_RPC_URL", "VERINFER_RPC_URL")
+        default=None,
+        validation_alias=AliasChoices("ETH_RPC_URL", "VERINFER_RPC_URL"),
+        description="JSON-RPC URL of the chain (--rpc-url; Foundry's ETH_RPC_URL).",
     )
     private_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("ETH_PRIVATE_KEY", "VERINFER_PRIVATE_KEY")
+        default=None,
+        validation_alias=AliasChoices("ETH_PRIVATE_KEY", "VERINFER_PRIVATE_KEY"),
+        description="Signer key (--private-key; ETH_PRIVATE_KEY). Never printed or logged.",
     )
     keystore: Path | None = Field(
-        default=None, validation_alias=AliasChoices("ETH_KEYSTORE", "VERINFER_KEYSTORE")
+        default=None,
+        validation_alias=AliasChoices("ETH_KEYSTORE", "VERINFER_KEYSTORE"),
+        description="Encrypted keystore file of the signer (--keystore; ETH_KEYSTORE).",
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data dir."
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
-    anvil_bin: Path = TOOLS_DIR / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-    solcjs_dir: Path = TOOLS_DIR / "solc"
-    node_bin: str = "node"
+    production: bool = Field(
+        default=False,
+        description="Production mode: refuse a generated dev SRS and a VERINFER_SRS_DIR whose "
+        "files are not pinned by VERINFER_SRS_SHA256 (whoever made an SRS can forge proofs).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the gateway binds (--host).")
+    port: int = Field(default=8000, description="Port the gateway listens on (--port).")
+    max_body_bytes: int = Field(
+        default=4 << 20,
+        gt=0,
+        description="Largest request body the gateway reads; larger ones get 413 before parsing.",
+    )
+    max_queue: int = Field(
+        default=256,
+        gt=0,
+        description="Proof jobs waiting at most; beyond it infer answers 503 with Retry-After "
+        "(nothing is accepted that cannot be proven).",
+    )
+    retry_after_s: int = Field(
+        default=2, gt=0, description="Seconds a client is told to wait (Retry-After) on 503."
+    )
+    store_busy_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one store write waits for a lock held elsewhere (SQLite busy "
+        "timeout) before it is retried.",
+    )
+    store_retry_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a request keeps retrying a store write before answering 503; the "
+        "proof worker retries until the write succeeds.",
+    )
+    anvil_bin: Path = Field(
+        default=TOOLS_DIR / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
+        description="The anvil binary (installed by the set-up from npm).",
+    )
+    solcjs_dir: Path = Field(
+        default=TOOLS_DIR / "solc", description="The solc-js package (pinned, from npm)."
+    )
+    node_bin: str = Field(default="node", description="Node.js, which runs solc-js.")
     threads: int | None = Field(default=None, description="Executor threads (default: all).")
 
     @property

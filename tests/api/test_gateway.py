@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from numpy.typing import NDArray
 
 from api.app import Gateway, create_app
 from api.store import JobStore
-from models.card import ModelCard
 from models.registry import Registry
-
-
-class FakeBackend:
-    """Doubles the input's sum as the output; proving waits on an event so tests see 202."""
-
-    def __init__(self, card: ModelCard, fail: bool = False) -> None:
-        self.name = card.name
-        self.commitment = card.commitment
-        self.input_shape = card.inputs[0].shape
-        self.release = threading.Event()
-        self.fail = fail
-        self.proved: list[list[float]] = []
-
-    def predict(self, x: NDArray[np.float32]) -> list[float]:
-        return [float(x.sum()) * 2] + [0.0] * 9
-
-    def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:
-        assert list(x.shape) == self.input_shape
-        self.release.wait(10)
-        if self.fail:
-            raise RuntimeError("boom")
-        self.proved.append(x.ravel().tolist())
-        return {"proof_hex": "0xabcd", "instances": [], "n_inputs": 64}
+from tests.api.fakes import FakeBackend
+from tests.api.fakes import body as _body
 
 
 @pytest.fixture
@@ -49,12 +24,6 @@ def setup(registry: Registry, tmp_path: Path) -> tuple[Gateway, FakeBackend]:
         JobStore(f"sqlite:///{tmp_path / 'jobs.db'}"), {card.name: backend}, {card.name: card}
     )
     return gw, backend
-
-
-def _body(data: list[Any], shape: list[int] | None = None, **kw: Any) -> dict[str, Any]:
-    item = {"name": "input", "shape": shape or [1, 64], "datatype": "FP32", "data": data}
-    item.update(kw)
-    return {"inputs": [item]}
 
 
 def _wait_done(client: TestClient, url: str) -> Any:

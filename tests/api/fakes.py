@@ -1,0 +1,56 @@
+"""A fake zk backend for gateway tests (the real EZKL prover is exercised in tests/e2e)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.app import Gateway
+from api.store import JobStore
+from models.card import ModelCard
+
+
+class FakeBackend:
+    """Doubles the input's sum as the output; proving waits on an event so tests see 202."""
+
+    def __init__(self, card: ModelCard, fail: bool = False, released: bool = False) -> None:
+        self.name = card.name
+        self.commitment = card.commitment
+        self.input_shape = card.inputs[0].shape
+        self.release = threading.Event()
+        if released:
+            self.release.set()
+        self.fail = fail
+        self.proved: list[list[float]] = []
+
+    def predict(self, x: NDArray[np.float32]) -> list[float]:
+        return [float(x.sum()) * 2] + [0.0] * 9
+
+    def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:
+        assert list(x.shape) == self.input_shape
+        self.release.wait(10)
+        if self.fail:
+            raise RuntimeError("boom")
+        self.proved.append(x.ravel().tolist())
+        return {"proof_hex": "0xabcd", "instances": [], "n_inputs": 64}
+
+
+def body(data: list[Any], shape: list[int] | None = None, **kw: Any) -> dict[str, Any]:
+    """An OIP infer body for the digits models' single input."""
+    item = {"name": "input", "shape": shape or [1, 64], "datatype": "FP32", "data": data}
+    item.update(kw)
+    return {"inputs": [item]}
+
+
+def gateway(
+    card: ModelCard, db: Path, backend: FakeBackend | None = None, **kw: Any
+) -> tuple[Gateway, FakeBackend]:
+    """A gateway over a fresh SQLite store serving ``card`` with a fake backend."""
+    backend = backend or FakeBackend(card)
+    store_kw = {k: kw.pop(k) for k in ("busy_timeout_s", "retry_s") if k in kw}
+    store = JobStore(f"sqlite:///{db}", **store_kw)
+    return Gateway(store, {card.name: backend}, {card.name: card}, **kw), backend
