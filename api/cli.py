@@ -78,16 +78,51 @@ def verify(
         dir_okay=False,
         help="JSON with 'input', 'response' and 'proof' (see demo).",
     ),
+    model: str = typer.Option(
+        None, "--model", help="Trust this model as prepared on this machine (models prepare)."
+    ),
+    commitment: str = typer.Option(None, "--commitment", help="Or: the trusted commitment,"),
+    settings_path: Path = typer.Option(None, "--settings", exists=True, help="its settings,"),
+    vk_path: Path = typer.Option(None, "--vk", exists=True, help="its verifying key"),
+    srs_path: Path = typer.Option(None, "--srs", exists=True, help="and its SRS file."),
     rpc_url: str = typer.Option(
         None, "--rpc-url", envvar="ETH_RPC_URL", help="Also verify on-chain with this node."
     ),
     verifier_address: str = typer.Option(None, "--verifier", help="Verifier contract address."),
 ) -> None:
-    """Check a saved response: proof valid, for this model, this input and these outputs."""
-    from api.verify_cmd import verify_bundle
+    """Check a saved response against a model YOU trust: proof, model, input and outputs."""
+    from api.verify_cmd import TrustedFiles, trusted_model, verify_bundle
 
-    result = verify_bundle(bundle, rpc_url, verifier_address)
-    typer.echo(json.dumps(result, indent=2))
+    files = (commitment, settings_path, vk_path, srs_path)
+    if model is not None and any(files):
+        raise typer.BadParameter("give --model, or --commitment/--settings/--vk/--srs, not both")
+    if model is not None:
+        trusted = trusted_model(model, rpc_url, verifier_address)
+    elif all(files):
+        trusted = TrustedFiles(commitment, settings_path, vk_path, srs_path).model(
+            rpc_url, verifier_address
+        )
+    else:
+        raise typer.BadParameter(
+            "name the model you trust: --model NAME (prepared here with `verinfer models "
+            "prepare NAME`), or all of --commitment, --settings, --vk and --srs; the bundle "
+            "itself is never trusted to say which model it is"
+        )
+    typer.echo(json.dumps(verify_bundle(bundle, trusted), indent=2))
+
+
+@models_app.command("prepare")
+def prepare(names: list[str] = typer.Argument(..., help="zk models to prepare.")) -> None:
+    """Build, tune and make the keys of zk models once, so that serve and verify find them."""
+    from prover.pipeline import ZkProver
+
+    for name in names:
+        with progress_bar() as progress:
+            prover = ZkProver.for_model(name, progress=progress)
+        typer.echo(
+            f"{name}: logrows {prover.logrows}  settings {prover.paths.settings}  "
+            f"vk {prover.paths.vk}  srs {prover.paths.srs}"
+        )
 
 
 @app.command()

@@ -150,7 +150,7 @@ def _serve_one(chain: Chain, gw: Gateway, c: Client, name: str, n: Narrator) -> 
     n.step(
         f"{name}: saved input, response and proof",
         path=str(saved),
-        try_it=f"verinfer verify {saved}",
+        try_it=f"verinfer verify {saved} --model {name}",
     )
     return {"request_id": req_id, "proof": proof, "x": x, "prediction": checked.prediction}
 

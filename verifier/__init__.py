@@ -24,6 +24,7 @@ from verifier.errors import (
 )
 from verifier.field import dequantize, input_commitment, quantize
 from verifier.proof import calldata, check_verifier_code, verify_on_chain, verify_proof
+from verifier.registry import check_model_entry, find_models
 from verifier.response import CheckedResponse, TrustedModel, check_response, instance_layout
 
 __all__ = [
@@ -39,9 +40,11 @@ __all__ = [
     "VerificationError",
     "VerifierMismatch",
     "calldata",
+    "check_model_entry",
     "check_response",
     "check_verifier_code",
     "dequantize",
+    "find_models",
     "input_commitment",
     "instance_layout",
     "quantize",

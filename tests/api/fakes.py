@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from models.card import ModelCard
 class FakeBackend:
     """Doubles the input's sum as the output; proving waits on an event so tests see 202."""
 
-    def __init__(self, card: ModelCard, fail: bool = False, released: bool = False) -> None:
+    def __init__(
+        self, card: ModelCard, fail: bool = False, released: bool = False, predict_s: float = 0.0
+    ) -> None:
+        self.predict_s = predict_s
         self.name = card.name
         self.commitment = card.commitment
         self.input_shape = card.inputs[0].shape
@@ -28,6 +32,7 @@ class FakeBackend:
         self.proved: list[list[float]] = []
 
     def predict(self, x: NDArray[np.float32]) -> list[float]:
+        time.sleep(self.predict_s)  # like EZKL's witness: the GIL is free, requests overlap
         return [float(x.sum()) * 2] + [0.0] * 9
 
     def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:

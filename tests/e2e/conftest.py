@@ -33,6 +33,7 @@ class Stack:
     verifier: str
     model_id: int
     trusted: TrustedModel
+    registry_addr: str
 
     def escrow(self, who: Signer) -> EscrowClient:
         return EscrowClient(connect(self.node.rpc_url), self.escrow_addr, who)
@@ -55,4 +56,6 @@ def stack(registry: object) -> Iterator[Stack]:
             commitment, verifier, FEE_WEI, backend.n_inputs, n_outputs
         )
         trusted = trusted_model(MODEL, node.rpc_url, verifier)
-        yield Stack(node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted)
+        yield Stack(
+            node, gw, http, provider, payer, dep.escrow, verifier, model_id, trusted, dep.registry
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,12 +17,15 @@ from models.digits import load_digits_split
 from tests.e2e.conftest import MODEL, Stack
 from verifier import (
     InputMismatch,
+    LayoutMismatch,
     OutputMismatch,
     ProofInvalid,
     VerifierMismatch,
     calldata,
+    check_model_entry,
     check_response,
     check_verifier_code,
+    find_models,
     input_commitment,
     quantize,
     verify_proof,
@@ -131,6 +135,59 @@ def test_proof_for_another_input_and_replays_are_rejected(stack: Stack) -> None:
     with pytest.raises(ContractRevert) as again:
         escrow.fulfill(req_b, *calldata(proof_b))
     assert again.value.name == "AlreadySettled"
+
+
+def test_a_genuine_proof_for_another_input_cannot_carry_forged_outputs(stack: Stack) -> None:
+    # The attack of the security review: a gateway holding one genuine proof (input A) serves a
+    # client who sent input B with that proof, instances = quantize(B) + forged logits, and the
+    # same forged logits as outputs. EZKL's own proof JSON still holds A's instances.
+    x_a, x_b = _digit(6), _digit(8)
+    resp, proof = _serve(stack, x_a)
+    n_in = prover_backend(stack.gw, MODEL).n_inputs
+    forged_logits = [0.0] * 10
+    forged_logits[3] = 9.0
+    felts = quantize(x_b, stack.trusted.input_scale) + quantize(
+        forged_logits, stack.trusted.output_scale
+    )
+    forged = dict(proof, instances=[f"0x{f:064x}" for f in felts])
+    forged_resp = {**resp, "outputs": [{**resp["outputs"][0], "data": forged_logits}]}
+    off_chain_only = replace(stack.trusted, rpc_url=None, verifier_address=None)
+    with pytest.raises(ProofInvalid, match="rejected by EZKL"):
+        check_response(x_b, forged_resp, forged, off_chain_only)
+    with pytest.raises(ProofInvalid):
+        check_response(x_b, forged_resp, forged, stack.trusted)
+    assert len(felts) == n_in + 10
+    assert check_response(x_a, resp, proof, off_chain_only).checked_off_chain
+
+
+def test_a_client_finds_the_honest_entry_among_squatters(stack: Stack) -> None:
+    from contracts.bindings import deploy
+    from contracts.build import load_artifact
+    from contracts.clients import RegistryClient
+    from contracts.compiler import compile_file
+    from contracts.signer import Signer
+
+    w3 = connect(stack.node.rpc_url)
+    squatter = Signer.from_private_key(stack.node.accounts[3].private_key)
+    yes_man = deploy(w3, squatter, load_artifact("MockVerifier"))
+    commitment = bytes.fromhex(stack.trusted.commitment.removeprefix("0x"))
+    reg = RegistryClient(w3, stack.registry_addr, squatter)
+    n_in, n_out = stack.trusted.n_inputs, stack.trusted.n_outputs
+    squat = reg.register(commitment, yes_man, 1, n_in, n_out)
+    other = Signer.from_private_key(stack.node.accounts[4].private_key)
+    misplit = RegistryClient(w3, stack.registry_addr, other).register(
+        commitment, stack.verifier, 1, n_in - 1, n_out + 1
+    )
+    sol = prover_backend(stack.gw, MODEL).prover.solidity_verifier_path()
+    ours = compile_file(sol, "Halo2Verifier").deployed_bytecode
+    found = find_models(stack.trusted, registry=stack.registry_addr, expected_runtime=ours)
+    assert found == [stack.model_id]
+    with pytest.raises(VerifierMismatch):
+        check_model_entry(stack.trusted, squat, registry=stack.registry_addr, expected_runtime=ours)
+    with pytest.raises(LayoutMismatch):
+        check_model_entry(
+            stack.trusted, misplit, registry=stack.registry_addr, expected_runtime=ours
+        )
 
 
 def test_only_the_registered_provider_can_fulfil(stack: Stack) -> None:
