@@ -99,3 +99,18 @@ def test_chain_up_deploys_and_stops_cleanly(tmp_path: Path) -> None:
     assert code == 0
     with pytest.raises(AnvilError, match="Connection refused"):
         rpc_call(f"http://127.0.0.1:{port}", "eth_chainId", timeout=1.0)
+
+
+def test_serve_refuses_an_unpinned_srs_in_production(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "VERINFER_PRODUCTION": "1", "VERINFER_SRS_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [EXE, "serve", "--model", "digits-mlp"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 1
+    assert "not pinned" in run.stderr and "VERINFER_SRS_SHA256" in run.stderr

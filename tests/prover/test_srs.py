@@ -70,3 +70,30 @@ def test_ceremony_srs_from_env_is_used(
             ZkProver.for_model("digits-mlp")
     finally:
         get_settings.cache_clear()
+
+
+def test_production_refuses_a_dev_srs_and_an_unpinned_folder(tmp_path: Path) -> None:
+    from prover.srs import check_srs_policy
+
+    check_srs_policy(Settings(data_dir=tmp_path))  # development: allowed, with the warning
+    with pytest.raises(SrsError, match="forge"):
+        check_srs_policy(Settings(data_dir=tmp_path, production=True))
+    folder = tmp_path / "ceremony"
+    folder.mkdir()
+    (folder / "kzg4.srs").write_bytes(b"not really an srs")
+    unpinned = Settings(data_dir=tmp_path, production=True, srs_dir=folder)
+    with pytest.raises(SrsError, match="not pinned"):
+        check_srs_policy(unpinned)
+    other_k = Settings(data_dir=tmp_path, production=True, srs_dir=folder, srs_sha256="5=ab")
+    check_srs_policy(other_k)
+    with pytest.raises(SrsError, match="pins no hash for k=4"):
+        srs_path(4, other_k)
+    digest = file_sha256(folder / "kzg4.srs")
+    pinned = Settings(data_dir=tmp_path, production=True, srs_dir=folder, srs_sha256=f"4={digest}")
+    assert srs_path(4, pinned) == folder / "kzg4.srs"
+
+
+def test_verifiers_never_generate_an_srs(tmp_path: Path) -> None:
+    with pytest.raises(SrsError, match="it is made when the model is prepared"):
+        srs_path(4, Settings(data_dir=tmp_path), create=False)
+    assert not (tmp_path / "srs").exists()
