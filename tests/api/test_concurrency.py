@@ -15,7 +15,8 @@ from tests.api.fakes import FakeBackend, body, gateway
 
 def test_concurrent_writes_never_fail(registry: Registry, tmp_path: Path) -> None:
     card = registry.card("digits-mlp")
-    gw, backend = gateway(card, tmp_path / "jobs.db", FakeBackend(card, released=True, predict_s=0.05))
+    backend = FakeBackend(card, released=True, predict_s=0.05)
+    gw, _ = gateway(card, tmp_path / "jobs.db", backend)
     with ServerThread(create_app(gw)) as url, httpx.Client(base_url=url, timeout=60) as http:
 
         def one(i: int) -> tuple[int, str]:

@@ -71,7 +71,7 @@ def test_a_request_meeting_a_held_lock_is_503_with_retry_after(
     registry: Registry, tmp_path: Path
 ) -> None:
     db = tmp_path / "jobs.db"
-    gw, backend = gateway(
+    gw, _ = gateway(
         registry.card("digits-mlp"),
         db,
         FakeBackend(registry.card("digits-mlp"), released=True),
