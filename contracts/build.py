@@ -36,9 +36,16 @@ def load_artifact(name: str) -> Artifact:
     return Artifact.load(artifact_path(name))
 
 
+def library_sources() -> list[Path]:
+    """Every other .sol file under src/ and test/: importable, no artifact of its own."""
+    mains = set(SOURCES.values())
+    found = [*(PKG_DIR / "src").rglob("*.sol"), *(PKG_DIR / "test").rglob("*.sol")]
+    return sorted(p for p in found if p not in mains)
+
+
 def compile_all() -> dict[str, Artifact]:
-    """Compile every source in `SOURCES` afresh (one solc run)."""
-    return compile_files(list(SOURCES.values()))
+    """Compile every source in `SOURCES` afresh (one solc run, libraries included)."""
+    return compile_files(list(SOURCES.values()), library_sources())
 
 
 def build_all() -> list[Path]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,8 @@ SETTINGS: dict[str, Any] = {
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 COMPILE_TIMEOUT_S = 300
+# Sources are named by file name (one flat namespace), so `import "./X.sol"` names X.sol.
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*\sfrom\s+)?["']\./([^"']+)["']""", re.M)
 
 
 class Artifact(JsonFile):
@@ -75,6 +78,32 @@ def source_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def import_closure(name: str, texts: dict[str, str]) -> list[str]:
+    """``name`` and every source it imports (``import … "./X.sol"``), transitively, sorted."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        if current not in texts:
+            raise CompileError(f"{name} imports {current}, which is not among the sources")
+        seen.add(current)
+        todo.extend(_IMPORT.findall(texts[current]))
+    return sorted(seen)
+
+
+def closure_sha256(name: str, texts: dict[str, str]) -> str:
+    """Drift hash of a source with its imports (of the text alone when it imports nothing)."""
+    names = import_closure(name, texts)
+    if names == [name]:
+        return source_sha256(texts[name])
+    h = hashlib.sha256()
+    for n in names:
+        h.update(n.encode() + b"\0" + texts[n].encode() + b"\0")
+    return h.hexdigest()
+
+
 def _standard_json(sources: dict[str, str]) -> str:
     return json.dumps(
         {
@@ -104,7 +133,11 @@ def _solc(sources: dict[str, str]) -> tuple[str, dict[str, Any]]:
 
 
 def _artifact(
-    output: dict[str, Any], version: str, source_name: str, text: str, contract_name: str
+    output: dict[str, Any],
+    version: str,
+    source_name: str,
+    texts: dict[str, str],
+    contract_name: str,
 ) -> Artifact:
     contract = output.get("contracts", {}).get(source_name, {}).get(contract_name)
     if contract is None:
@@ -118,7 +151,7 @@ def _artifact(
         deployed_bytecode="0x" + contract["evm"]["deployedBytecode"]["object"],
         compiler_version=version,
         settings=SETTINGS,
-        source_sha256=source_sha256(text),
+        source_sha256=closure_sha256(source_name, texts),
     )
 
 
@@ -128,7 +161,7 @@ def compile_source(text: str, source_name: str, contract_name: str) -> Artifact:
     Usage: ``compile_source(Path("A.sol").read_text(), "A.sol", "A")``
     """
     version, output = _solc({source_name: text})
-    return _artifact(output, version, source_name, text, contract_name)
+    return _artifact(output, version, source_name, {source_name: text}, contract_name)
 
 
 def _read(path: Path) -> str:
@@ -146,11 +179,16 @@ def compile_file(path: Path, contract_name: str | None = None) -> Artifact:
     return compile_source(_read(path), path.name, contract_name or path.stem)
 
 
-def compile_files(paths: list[Path]) -> dict[str, Artifact]:
-    """Compile self-contained files in one solc run; each file's contract is named as its stem.
+def compile_files(paths: list[Path], libraries: list[Path] | None = None) -> dict[str, Artifact]:
+    """Compile files in one solc run; each file's contract is named as its stem.
 
+    ``libraries`` are sources the files may import (``import "./Lib.sol"``, names are flat)
+    that produce no artifact of their own; an artifact's drift hash covers what it imports.
     Usage: ``arts = compile_files([Path("src/ModelRegistry.sol")]); arts["ModelRegistry"]``
     """
-    texts = {p.name: _read(p) for p in paths}
+    all_paths = [*paths, *(libraries or [])]
+    texts = {p.name: _read(p) for p in all_paths}
+    if len(texts) != len(all_paths):
+        raise CompileError("two Solidity sources share a file name; names must be unique")
     version, output = _solc(texts)
-    return {p.stem: _artifact(output, version, p.name, texts[p.name], p.stem) for p in paths}
+    return {p.stem: _artifact(output, version, p.name, texts, p.stem) for p in paths}

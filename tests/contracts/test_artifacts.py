@@ -20,7 +20,9 @@ def fresh() -> dict[str, Artifact]:
 def test_no_drift(name: str, fresh: dict[str, Artifact]) -> None:
     committed = load_artifact(name)
     hint = "run `python -m contracts.build` and commit contracts/artifacts/"
-    assert committed.source_sha256 == source_sha256(SOURCES[name].read_text()), hint
+    assert committed.source_sha256 == fresh[name].source_sha256, hint
+    if "import" not in SOURCES[name].read_text():
+        assert committed.source_sha256 == source_sha256(SOURCES[name].read_text()), hint
     assert committed.abi == fresh[name].abi, hint
     assert committed.bytecode == fresh[name].bytecode, hint
     assert committed.deployed_bytecode == fresh[name].deployed_bytecode, hint
@@ -51,3 +53,25 @@ def test_unknown_or_unreadable_artifact(tmp_path: Path) -> None:
         load_artifact("Nope")
     with pytest.raises(ArtifactError, match=r"contracts\.build"):
         Artifact.load(tmp_path / "missing.json")
+
+
+def test_imports_are_resolved_and_hashed(tmp_path: Path) -> None:
+    from contracts.compiler import compile_files
+
+    lib = tmp_path / "Lib.sol"
+    lib.write_text(
+        "pragma solidity ^0.8.24;\n"
+        "library Lib { function two() internal pure returns (uint256) { return 2; } }\n"
+    )
+    main = tmp_path / "Main.sol"
+    main.write_text(
+        'pragma solidity ^0.8.24;\nimport {Lib} from "./Lib.sol";\n'
+        "contract Main { function f() external pure returns (uint256) { return Lib.two(); } }\n"
+    )
+    first = compile_files([main], [lib])["Main"]
+    lib.write_text(lib.read_text().replace("return 2", "return 3"))
+    second = compile_files([main], [lib])["Main"]
+    assert first.source_sha256 != second.source_sha256  # a library change is drift too
+    assert first.source_sha256 != source_sha256(main.read_text())
+    with pytest.raises(CompileError, match="Lib.sol\" not found"):
+        compile_files([main])
