@@ -8,6 +8,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,3 +104,41 @@ def _initial_levels(roots: Sequence[bytes], depth: int) -> list[NDArray[np.uint8
     for _ in range(depth):
         levels.append(node_hashes(levels[-1]))
     return levels
+
+
+@dataclass(frozen=True)
+class StartData:
+    """What a model registers so that a contract computes ``C_0`` from a request's input roots.
+
+    Nobody may choose where a dispute starts: ``C_0`` (inputs and weights set, no step yet) is
+    a function of the request's inputs and of the registered weights only. The input slots come
+    first, so ``C_0`` is the subtree over the smallest aligned block holding them (``fill`` are
+    its weight slots) folded with the fixed roots of the blocks to its right (``siblings``).
+    """
+
+    n_inputs: int
+    fill: tuple[bytes, ...]
+    siblings: tuple[bytes, ...]
+
+
+def start_data(weight_roots: Sequence[bytes], n_inputs: int, n_slots: int) -> StartData:
+    """The registered start data of a program with these weights and slot count."""
+    block = 1 << max(0, (n_inputs - 1).bit_length())
+    dummy = [merkle.ZERO] * n_inputs  # the right-hand blocks do not depend on the inputs
+    tree = merkle.MerkleTree.from_leaves([*dummy, *weight_roots], n_slots)
+    fill = tuple(tree.leaf(j) for j in range(n_inputs, block))
+    low = block.bit_length() - 1
+    return StartData(n_inputs, fill, tuple(tree.node(h, 1) for h in range(low, tree.depth)))
+
+
+def start_checkpoint(input_roots: Sequence[bytes], data: StartData) -> bytes:
+    """``C_0`` from the inputs' roots and the start data (what the contract computes)."""
+    if len(input_roots) != data.n_inputs:
+        raise ValueError(f"{len(input_roots)} input roots for {data.n_inputs} inputs")
+    level = [*input_roots, *data.fill]
+    while len(level) > 1:
+        level = [merkle.node_hash(level[k], level[k + 1]) for k in range(0, len(level), 2)]
+    h = level[0]
+    for sibling in data.siblings:
+        h = merkle.node_hash(h, sibling)
+    return h

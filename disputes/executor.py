@@ -18,9 +18,10 @@ import onnx
 from numpy.typing import NDArray
 
 from disputes import commit
+from disputes.descriptor import program_root
 from disputes.errors import DisputeError, ExecutionInputError, LoweringError
 from disputes.fixedpoint import VALUE_BOUND, dequantize, max_abs, quantize
-from disputes.ir import Program, Step, program_root
+from disputes.ir import Program, Step
 from disputes.lower_graph import lower_model
 from disputes.malloc import keep_heap
 from disputes.ops import KERNELS, Ctx

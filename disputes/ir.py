@@ -8,16 +8,14 @@ Example::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from eth_hash.auto import keccak
 from numpy.typing import NDArray
 
 Param = int | str | tuple[int, ...]
-SPEC_VERSION = 2  # disputes/SPEC.md: bump whenever any step's integer definition changes
+SPEC_VERSION = 3  # disputes/SPEC.md: bump when a step's integer definition or a commitment changes
 InputKind = Literal["int", "float"]
 
 
@@ -49,20 +47,6 @@ class Step:
         v = self.param(key)
         assert isinstance(v, tuple)
         return v
-
-    def describe(self) -> dict[str, object]:
-        """The committed description: kind, operand slots, shape, scale, constants."""
-        return {
-            "kind": self.kind,
-            "inputs": list(self.inputs),
-            "shape": list(self.shape),
-            "scale": self.scale,
-            "params": [[k, _jsonable(v)] for k, v in self.params],
-        }
-
-
-def _jsonable(v: Param) -> object:
-    return list(v) if isinstance(v, tuple) else v
 
 
 @dataclass(frozen=True)
@@ -118,22 +102,3 @@ class Program:
         if slot < n_in + n_w:
             return self.weight_scales[slot - n_in]
         return self.steps[slot - n_in - n_w].scale
-
-    def describe(self) -> dict[str, object]:
-        """Everything the program root commits to (weights enter through ``weights_root``)."""
-        return {
-            "version": SPEC_VERSION,
-            "config": dict(sorted(self.config.items())),
-            "inputs": [[i.name, list(i.shape), i.kind, i.scale] for i in self.inputs],
-            "weights": [
-                [list(w.shape), s] for w, s in zip(self.weights, self.weight_scales, strict=True)
-            ],
-            "steps": [s.describe() for s in self.steps],
-            "output": [self.output_name, self.output_slot],
-        }
-
-
-def program_root(program: Program) -> bytes:
-    """keccak256 of the canonical JSON of the step list (sorted keys, no spaces)."""
-    blob = json.dumps(program.describe(), sort_keys=True, separators=(",", ":"))
-    return bytes(keccak(blob.encode()))

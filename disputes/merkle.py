@@ -167,6 +167,10 @@ class MerkleTree:
         if not 0 <= index < 1 << self.depth:
             raise MerkleError(f"leaf index {index} outside a tree of depth {self.depth}")
 
+    def node(self, height: int, index: int) -> bytes:
+        """The hash at ``height`` (0 = leaves) and ``index`` (zero hashes beyond the data)."""
+        return self._node(height, index)
+
     def _node(self, height: int, index: int) -> bytes:
         level = self.levels[height]
         return bytes(level[index].tobytes()) if index < len(level) else zero_hash(height)
