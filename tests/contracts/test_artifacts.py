@@ -73,5 +73,5 @@ def test_imports_are_resolved_and_hashed(tmp_path: Path) -> None:
     second = compile_files([main], [lib])["Main"]
     assert first.source_sha256 != second.source_sha256  # a library change is drift too
     assert first.source_sha256 != source_sha256(main.read_text())
-    with pytest.raises(CompileError, match="Lib.sol\" not found"):
+    with pytest.raises(CompileError, match=r'Lib\.sol" not found'):
         compile_files([main])
