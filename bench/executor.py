@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench._machine import machine
 
 RESULTS = Path(__file__).parent / "results"
 # "name@exact" runs the exact profile (every product a float64-exact v1 ``matmul``, SPEC §2).
@@ -143,18 +144,6 @@ def _child(name: str) -> dict[str, Any]:
     if res.returncode != 0:
         return {"error": res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"}
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 NOTES = f"""

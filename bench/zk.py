@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._machine import machine
+
 MODELS = ("digits-mlp", "digits-cnn")
 REPEATS = 5
 RESULTS = Path(__file__).parent / "results"
@@ -105,19 +107,6 @@ def verify_gas(name: str) -> int:
         signer = Signer.from_private_key(node.accounts[0].private_key)
         address = deploy(w3, signer, art)
         return estimate_verify_gas(w3, address, *bundle.calldata(), sender=signer.address)
-
-
-def machine() -> str:
-    """One line describing this machine (CPU model, cores)."""
-    model = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def measure(name: str) -> dict[str, Any]:
