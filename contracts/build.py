@@ -19,6 +19,7 @@ ARTIFACTS_DIR = PKG_DIR / "artifacts"
 SOURCES: dict[str, Path] = {
     "ModelRegistry": PKG_DIR / "src" / "ModelRegistry.sol",
     "InferenceEscrow": PKG_DIR / "src" / "InferenceEscrow.sol",
+    "OneStepVerifier": PKG_DIR / "src" / "onestep" / "OneStepVerifier.sol",
     "MockVerifier": PKG_DIR / "test" / "MockVerifier.sol",
     "ReentrantClient": PKG_DIR / "test" / "ReentrantClient.sol",
 }
