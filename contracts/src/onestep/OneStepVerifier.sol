@@ -10,6 +10,7 @@ import {Movement} from "./Movement.sol";
 import {Nonlinear} from "./Nonlinear.sol";
 import {Openings} from "./Openings.sol";
 import {Reduce} from "./Reduce.sol";
+import {StartCheckpoint} from "./StartCheckpoint.sol";
 import {StepCodec} from "./StepCodec.sol";
 
 /// @title OneStepVerifier
@@ -55,6 +56,16 @@ contract OneStepVerifier {
         uint256[] memory el = p.element;
         IndexMap.checkIndex(el, s.shape);
         return _compute(s, el, p.slots, p.table);
+    }
+
+    /// @notice C_0 from a request's input roots and the model's registered start data.
+    ///         Usage: `bytes32 c0 = osv.startCheckpoint(inputRoots, start.fill, start.siblings);`
+    function startCheckpoint(
+        bytes32[] calldata inputRoots,
+        bytes32[] calldata fill,
+        bytes32[] calldata siblings
+    ) external pure returns (bytes32) {
+        return StartCheckpoint.compute(inputRoots, fill, siblings);
     }
 
     function _compute(

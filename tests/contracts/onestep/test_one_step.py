@@ -231,3 +231,27 @@ def test_another_slot_or_another_row_does_not_pass(
     # The activation operand's opening replaced by a genuine opening of another slot (weights).
     wrong_slot = _mutated(osp, lambda c, q: q[3][0].__setitem__(1, osp.proof[3][1][1]))
     _reverts(osv, artifact, wrong_slot, "BadProof")
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2, 3, 5])
+def test_the_start_checkpoint_is_computed_on_chain(
+    osv: Any, artifact: Artifact, n_inputs: int
+) -> None:
+    from disputes.commit import start_checkpoint, start_data
+    from disputes.merkle import checkpoint_root
+
+    rng = np.random.default_rng(n_inputs)
+    weights = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)) for _ in range(11)]
+    inputs = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)) for _ in range(n_inputs)]
+    n_slots = n_inputs + len(weights) + 40
+    data = start_data(weights, n_inputs, n_slots)
+    want = checkpoint_root([*inputs, *weights], n_slots)
+    got = osv.functions.startCheckpoint(inputs, list(data.fill), list(data.siblings)).call()
+    assert bytes(got) == want == start_checkpoint(inputs, data)
+    with pytest.raises(ContractRevert) as err:
+        call(
+            osv.functions.startCheckpoint(inputs, [*data.fill, bytes(32)], []).call,
+            error_table(artifact.abi),
+            "start",
+        )
+    assert err.value.name == "BadStartBlock"
