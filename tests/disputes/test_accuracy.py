@@ -6,9 +6,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from disputes.accuracy import minilm_cosines
-from disputes.executor import load_program, run
-from disputes.quantize import QuantConfig
+from disputes.execution.accuracy import minilm_cosines
+from disputes.execution.executor import load_program, run
+from disputes.program.quantize import QuantConfig
 
 pytestmark = pytest.mark.slow
 PROFILES = {"default": QuantConfig(), "exact": QuantConfig(mm_wbits=0)}

@@ -12,8 +12,8 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disputes import commit, merkle
-from disputes.descriptor import (
+from disputes.commitments import commit, merkle
+from disputes.commitments.descriptor import (
     KIND_CODE,
     KINDS,
     STEP_PREFIX,
@@ -24,8 +24,8 @@ from disputes.descriptor import (
     step_message,
     step_params,
 )
-from disputes.ir import Program
-from disputes.ops import KERNELS
+from disputes.execution.ops import KERNELS
+from disputes.program.ir import Program
 
 STEP_TYPES = [
     "uint256", "uint256[]", "uint256[][]", "int256[]", "uint256[]", "int256", "int256[]",

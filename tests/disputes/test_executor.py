@@ -11,7 +11,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
-from disputes import merkle
+from disputes.commitments import merkle
 from disputes.errors import (
     BoundsError,
     DisputeError,
@@ -19,9 +19,9 @@ from disputes.errors import (
     TraceError,
     UnsupportedOpError,
 )
-from disputes.executor import load_program, run
-from disputes.ir import Program
-from disputes.trace import trace
+from disputes.execution.executor import load_program, run
+from disputes.program.ir import Program
+from disputes.tracing.trace import trace
 from tests.disputes.tiny import tiny_input
 from verinfer.errors import VerinferError
 
@@ -193,7 +193,7 @@ def test_unsupported_op_names_op_and_node(tmp_path: Path) -> None:
 
 
 def test_program_root_commits_to_scales(tiny_path: Path, tiny_program: Program) -> None:
-    from disputes.quantize import QuantConfig
+    from disputes.program.quantize import QuantConfig
 
     other = load_program(tiny_path, QuantConfig(act=13))
     assert other.program_root != tiny_program.program_root

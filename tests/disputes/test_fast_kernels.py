@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disputes.fixedpoint import FLOAT64_EXACT, div_scaled, lshift, round_div
-from disputes.ir import Param, Program, Step
-from disputes.ops import KERNELS, Ctx
-from disputes.ops.nonlinear import lut_params
+from disputes.execution.ops import KERNELS, Ctx
+from disputes.program.fixedpoint import FLOAT64_EXACT, div_scaled, lshift, round_div
+from disputes.program.ir import Param, Program, Step
+from disputes.program.tables import lut_params
 from tests.disputes.tiny import tiny_input
 
 
@@ -86,7 +86,7 @@ def _lut_step(fn: str, in_scale: int, out_scale: int, n: int) -> Step:
 @pytest.mark.parametrize("in_scale", [12, 13, 14, 16, 20])
 def test_dense_table_equals_interpolation_everywhere(fn: str, in_scale: int) -> None:
     """Every scale-12 point of the domain and far outside it, ties of the rounding included."""
-    from disputes.ops.nonlinear import FUNCTIONS
+    from disputes.program.tables import FUNCTIONS
 
     _, lo, hi, _ = FUNCTIONS[fn]
     span = (hi - lo) << 12
@@ -103,11 +103,14 @@ def test_background_roots_equal_direct_roots(
     tiny_program: Program, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Roots hashed behind the computation come back in step order, whatever the backlog."""
-    from disputes import commit
-    from disputes import trace as trace_mod
-    from disputes.executor import execute
+    import importlib
 
-    direct = [commit.tensor_root(t) for _, t in execute(tiny_program, {"x": tiny_input()})]
+    from disputes.commitments import merkle
+
+    trace_mod = importlib.import_module("disputes.tracing.trace")  # the module, not trace()
+    from disputes.execution.executor import execute
+
+    direct = [merkle.tensor_root(t) for _, t in execute(tiny_program, {"x": tiny_input()})]
     for batch in (0, 1 << 30):
         monkeypatch.setattr(trace_mod, "BATCH_BYTES", batch)
         tr = trace_mod.trace(tiny_program, {"x": tiny_input()}, keep_tensors=False)
@@ -140,8 +143,8 @@ def test_matmul_with_bias_rounds_in_place_like_reference(
 
 def _check_proven_bounds(program: Program, feeds: dict[str, np.ndarray]) -> int:
     """Run step by step with bound tracking; every proven bound must hold for the real tensor."""
-    from disputes.executor import context, quantize_inputs
-    from disputes.fixedpoint import max_abs
+    from disputes.execution.executor import context, quantize_inputs
+    from disputes.program.fixedpoint import max_abs
 
     ctx = context(program, True).for_run()
     slots = [*quantize_inputs(program, feeds), *program.weights]
@@ -168,7 +171,7 @@ def test_proven_bounds_hold(tiny_program: Program, digits_mlp: Program) -> None:
     ("n_slots", "first"), [(1, 0), (2, 0), (2, 1), (3, 1), (8, 3), (9, 0), (412, 103), (5, 4)]
 )
 def test_checkpoint_series_equals_incremental(n_slots: int, first: int) -> None:
-    from disputes import commit
+    from disputes.commitments import commit
 
     rng = np.random.default_rng(n_slots * 31 + first)
     roots = [rng.bytes(32) for _ in range(n_slots)]

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disputes.errors import BoundsError
-from disputes.fixedpoint import INT64_SAFE, isqrt, rescale, round_div, rshift_round
-from disputes.ir import Step
-from disputes.ops import KERNELS, Ctx
-from disputes.ops.nonlinear import LUT_IN_SCALE, lut_params
+from disputes.execution.ops import KERNELS, Ctx
+from disputes.program.fixedpoint import INT64_SAFE, isqrt, rescale, round_div, rshift_round
+from disputes.program.ir import Step
+from disputes.program.tables import LUT_IN_SCALE, lut_params
 
 V = st.integers(-(2**46), 2**46)
 EDGE = st.sampled_from([0, 1, -1, 2**46, -(2**46), 2**46 - 1, -(2**46) + 1, 3, -3])
@@ -125,7 +125,7 @@ def test_table_functions_are_close_and_hit_table_points(fn: str) -> None:
 
 
 def test_split_apply_in_two_threads_is_bit_identical(monkeypatch: pytest.MonkeyPatch) -> None:
-    from disputes.ops import base
+    from disputes.execution.ops import base
 
     rng = np.random.default_rng(5)
     x = rng.integers(-(2**20), 2**20, (1, 12, 128, 128))

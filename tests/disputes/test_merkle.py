@@ -10,9 +10,8 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disputes import keccak_native
-from disputes.errors import MerkleError
-from disputes.merkle import (
+from disputes.commitments import keccak_native
+from disputes.commitments.merkle import (
     MerkleTree,
     as_rows,
     checkpoint_proof,
@@ -26,6 +25,7 @@ from disputes.merkle import (
     verify_proof,
     zero_hash,
 )
+from disputes.errors import MerkleError
 
 Z = bytes(32)
 

@@ -1,4 +1,4 @@
-"""The C kernels (disputes/kernels.c via disputes.ops.native) equal the NumPy kernels bit for bit.
+"""The C kernels (execution/kernels.c via disputes.execution.ops.native) equal NumPy bit for bit.
 
 Every property runs each step kind three ways: the integer reference (``fast=False``), the NumPy
 fast path and the C path, on both C code paths (portable and AVX2). Either all three give the
@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from disputes.errors import BoundsError
-from disputes.fixedpoint import max_abs, round_div
-from disputes.ir import Param, Program, Step
-from disputes.ops import KERNELS, Ctx, native
-from disputes.ops.nonlinear import FUNCTIONS, lut_params
+from disputes.execution.ops import KERNELS, Ctx, native
+from disputes.program.fixedpoint import max_abs, round_div
+from disputes.program.ir import Param, Program, Step
+from disputes.program.tables import FUNCTIONS, lut_params
 
 I64 = np.ndarray
 OUT_SLOT = 9
@@ -389,8 +389,8 @@ def test_kernel_paths() -> None:
 
 
 def _whole(program: Program, feeds: dict[str, np.ndarray]) -> tuple[object, ...]:
-    from disputes.executor import run
-    from disputes.trace import trace
+    from disputes.execution.executor import run
+    from disputes.tracing.trace import trace
 
     out = run(program, feeds)
     tr = trace(program, feeds)

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disputes.errors import BoundsError, DisputeError
-from disputes.executor import load_program, prepare, run
-from disputes.ir import Param, Program, Step
-from disputes.ops import KERNELS, Ctx, native
-from disputes.quantize import QuantConfig, act_magnitude_bits, quantize_rows
-from disputes.trace import trace
+from disputes.execution.executor import load_program, prepare, run
+from disputes.execution.ops import KERNELS, Ctx, native
+from disputes.program.ir import Param, Program, Step
+from disputes.program.quantize import QuantConfig, act_magnitude_bits, quantize_rows
+from disputes.tracing.trace import trace
 
 
 def _spec(
