@@ -12,7 +12,7 @@ import pytest
 
 from tests.disputes.determinism_child import roots
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _child(threads: int, tiny: Path, digits: Path) -> dict[str, object]:
