@@ -56,4 +56,4 @@ clean:
 # (both also built lazily on first use).
 .PHONY: native
 native: $(VENV)/.stamp
-	$(BIN)/python -m disputes.native_build
+	$(BIN)/python -m disputes.execution.native_build

@@ -83,10 +83,10 @@ def measure(spec: str) -> dict[str, Any]:
     import onnxruntime as ort
     from threadpoolctl import threadpool_limits
 
-    from disputes.accuracy import minilm_cosines
-    from disputes.executor import load_program, run
-    from disputes.quantize import QuantConfig
-    from disputes.trace import trace
+    from disputes.execution.accuracy import minilm_cosines
+    from disputes.execution.executor import load_program, run
+    from disputes.program.quantize import QuantConfig
+    from disputes.tracing.trace import trace
     from models.registry import Registry
 
     name, _, profile = spec.partition("@")

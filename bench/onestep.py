@@ -29,8 +29,8 @@ TARGET_WORST, AIM_WORST = 3_000_000, 1_000_000
 
 
 def _traces() -> list[tuple[str, Any]]:
-    from disputes.executor import load_program
-    from disputes.trace import trace
+    from disputes.execution.executor import load_program
+    from disputes.tracing.trace import trace
     from models.digits import load_digits_split
     from models.minilm import tokenize
     from models.registry import Registry

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from disputes.executor import load_program
-from disputes.ir import Program
-from disputes.quantize import QuantConfig
+from disputes.execution.executor import load_program
+from disputes.program.ir import Program
+from disputes.program.quantize import QuantConfig
 from tests.disputes.tiny import tiny_block
 
 EXACT = QuantConfig(mm_wbits=0)  # the exact profile: every product is a v1 ``matmul``

@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from disputes.executor import load_program, run
-from disputes.trace import trace
+from disputes.execution.executor import load_program, run
+from disputes.tracing.trace import trace
 from tests.disputes.golden_cases import digits_input
 from tests.disputes.tiny import tiny_input
 

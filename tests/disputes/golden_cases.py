@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from disputes.executor import load_program
-from disputes.quantize import QuantConfig
-from disputes.trace import trace
+from disputes.execution.executor import load_program
+from disputes.program.quantize import QuantConfig
+from disputes.tracing.trace import trace
 from tests.disputes.tiny import tiny_block, tiny_input
 
 GOLDEN = Path(__file__).parent / "golden"

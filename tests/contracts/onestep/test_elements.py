@@ -1,9 +1,9 @@
 """The one-step element libraries (contracts/src/onestep) against the executor's own kernels.
 
-Every case's expected value is what ``disputes.ops.KERNELS`` computes for a one-element (or
-one-row) tensor with the NumPy reference (``Ctx(fast=False)``); the fast context (C kernels,
-float paths) is checked to agree on the way. Where the reference raises, the contract must
-revert with the named error that matches the reference's reason. Cases run in batches through
+Every case's expected value is what ``disputes.execution.ops.KERNELS`` computes for a one-element
+(or one-row) tensor with the NumPy reference (``Ctx(fast=False)``); the fast context (C kernels,
+float paths) is checked to agree on the way. Where the reference raises, the contract must revert
+with the named error that matches the reference's reason. Cases run in batches through
 ``ElementHarness`` (one eth_call per batch, each case in its own try/catch).
 """
 
@@ -33,10 +33,10 @@ from contracts.compiler import Artifact, compile_files, import_closure
 from contracts.errors import ContractRevert
 from contracts.reverts import ErrorTable, canonical_type, decode_revert, error_table
 from disputes.errors import BoundsError
-from disputes.fixedpoint import isqrt, rescale, round_div, rshift_round
-from disputes.ir import Param, Step
-from disputes.ops import KERNELS, Ctx
-from disputes.ops.nonlinear import FUNCTIONS, LUT_IN_SCALE, lut_params
+from disputes.execution.ops import KERNELS, Ctx
+from disputes.program.fixedpoint import isqrt, rescale, round_div, rshift_round
+from disputes.program.ir import Param, Step
+from disputes.program.tables import FUNCTIONS, LUT_IN_SCALE, lut_params
 from tests.contracts.conftest import Env
 
 HARNESS = PKG_DIR / "test" / "ElementHarness.sol"

@@ -1,7 +1,7 @@
 """IndexMap.sol (one-step verifier index mapping) against operands_for, the executor and NumPy.
 
 Every differential test maps ALL elements of one small output tensor in one harness call and
-checks each source index three ways: `disputes.operands.operands_for` (the Python twin), the
+checks each source index three ways: `disputes.tracing.operands.operands_for` (the Python twin), the
 executor's own kernel applied to arange operands (the value at an output element is the flat
 position it was copied from) and, where the lowering normalized ONNX params, NumPy on the raw
 params.
@@ -23,15 +23,15 @@ from numpy.typing import NDArray
 from web3 import Web3
 from web3.contract import Contract
 
-import disputes.ops.shape  # noqa: F401  (registers the data-movement kernels)
+import disputes.execution.ops.shape  # noqa: F401  (registers the data-movement kernels)
 from contracts.bindings import call, deploy
 from contracts.compiler import compile_files
 from contracts.errors import ContractRevert
 from contracts.reverts import error_table
 from disputes.errors import ExecutionInputError
-from disputes.ir import InputSpec, Program, Step
-from disputes.operands import Operand, operands_for
-from disputes.ops.base import KERNELS, Ctx
+from disputes.execution.ops.base import KERNELS, Ctx
+from disputes.program.ir import InputSpec, Program, Step
+from disputes.tracing.operands import Operand, operands_for
 from tests.contracts.conftest import Env
 
 ROOT = Path(__file__).resolve().parents[3]

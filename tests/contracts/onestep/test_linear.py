@@ -1,12 +1,12 @@
 """Linear.sol (one element of matmul / qmatmul / conv) against the executor's kernels.
 
-Every case runs the real kernel (``disputes.ops.KERNELS``: the int64 reference with
+Every case runs the real kernel (``disputes.execution.ops.KERNELS``: the int64 reference with
 ``Ctx(fast=False)``, and the fast context where its exactness precondition holds) on a
 one-element step, and the SPEC §3 definition in Python ints with the executor's element-level
 refusals. The chain must return that value, or revert with the named error exactly where the
 definition says the executor raises. Cases run in batches through ``LinearHarness`` (one
 eth_call per hypothesis example, each case in its own try/catch). Operand rows travel as leaf
-messages (disputes/merkle.py rule 2), narrow or wide, canonical or forced wide.
+messages (disputes/commitments/merkle.py rule 2), narrow or wide, canonical or forced wide.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from contracts.build import PKG_DIR
 from contracts.compiler import compile_files
 from contracts.errors import ContractRevert
 from contracts.reverts import ErrorTable, decode_revert, error_table
+from disputes.commitments.merkle import leaf_hash
 from disputes.errors import BoundsError
-from disputes.fixedpoint import max_abs
-from disputes.ir import Param, Step
-from disputes.merkle import leaf_hash
-from disputes.ops import KERNELS, Ctx
-from disputes.ops.qlinear import row_exponents
-from disputes.quantize import exact_width
+from disputes.execution.ops import KERNELS, Ctx
+from disputes.execution.ops.qlinear import row_exponents
+from disputes.program.fixedpoint import max_abs
+from disputes.program.ir import Param, Step
+from disputes.program.quantize import exact_width
 from tests.contracts.conftest import Env
 
 I64 = NDArray[np.int64]

@@ -1,11 +1,12 @@
-"""LeafCodec.sol and Merkle.sol against disputes/merkle.py (the oracle), on a real anvil.
+"""LeafCodec.sol and Merkle.sol against disputes/commitments/merkle.py (the oracle), on anvil.
 
 Every hypothesis example draws a whole batch of cases and checks it in one or two eth_calls
 through MerkleHarness's batched `try*` functions, which return each case's raw revert data.
 Values come from a numpy generator seeded by hypothesis (a row of 1536 int64s is too big for
 hypothesis's own buffer); the seeds, widths and shapes are drawn by hypothesis.
 Tampered cases are checked twice: against a Python model of the contract's checks (the same
-order of checks, on top of disputes.merkle.verify_proof) and against the error they aim at.
+order of checks, on top of disputes.commitments.merkle.verify_proof) and against the error
+they aim at.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from contracts.build import PKG_DIR, library_sources
 from contracts.compiler import Artifact, compile_files, import_closure
 from contracts.errors import ContractRevert
 from contracts.reverts import ErrorTable, canonical_type, decode_revert, error_table
-from disputes.merkle import (
+from disputes.commitments.merkle import (
     MerkleTree,
     checkpoint_proof,
     checkpoint_root,

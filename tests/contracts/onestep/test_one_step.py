@@ -16,9 +16,9 @@ from contracts.build import SOURCES, load_artifact
 from contracts.compiler import Artifact
 from contracts.errors import ContractRevert
 from contracts.reverts import error_table
-from disputes.executor import load_program
+from disputes.execution.executor import load_program
 from disputes.osp import OneStepProof, one_step_proof
-from disputes.trace import Trace, trace
+from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
 from tests.disputes.tiny import tiny_block, tiny_input
 

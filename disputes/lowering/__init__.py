@@ -1,0 +1,12 @@
+"""ONNX → program: the graph walk and fusions (``lower_graph``), the builder and handler registry
+(``lower``) and one handler module per op family (``lower_arith``, ``lower_nn``, ``lower_shape``).
+
+Imports ``disputes.program`` only.
+"""
+
+from __future__ import annotations
+
+from disputes.lowering.lower import HANDLERS, Builder, handles
+from disputes.lowering.lower_graph import Fusions, find_fusions, lower_model
+
+__all__ = ["HANDLERS", "Builder", "Fusions", "find_fusions", "handles", "lower_model"]
