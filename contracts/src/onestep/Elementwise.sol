@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {FixedPoint} from "./FixedPoint.sol";
 
 /// @title Elementwise: one output element of an elementwise step (disputes/SPEC.md §4).
-/// @notice Each function mirrors the kernel of the same name in disputes/ops/elementwise.py on
+/// @notice Each function mirrors the kernel of the same name in disputes/execution/ops/elementwise.py on
 ///         one element: operands `a`, `b` with their scales (the step's `in_scales`) and the
 ///         step's output scale `sOut`. The executor checks |out| < 2**47 only in add, sub, mul
 ///         and div; the other kinds only inherit the left-shift bound of `rescale`, and so do

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @title FixedPoint: the integer primitives of disputes/SPEC.md §1, as disputes/fixedpoint.py.
+/// @title FixedPoint: the integer primitives of disputes/SPEC.md §1, as disputes/program/fixedpoint.py.
 /// @notice Values are the executor's int64 tensor entries carried in int256, so no intermediate
 ///         of these functions can overflow for int64 operands. Every bound the Python reference
 ///         raises BoundsError for reverts here with a named error: a value the executor could

@@ -4,14 +4,14 @@ pragma solidity ^0.8.24;
 /// @title IndexMap
 /// @notice Index arithmetic of the one-step verifier: for ONE output element of one step, which
 ///         operand (input of the step) and which element of it the output element reads.
-///         The Python twin is `disputes/operands.py` (`operands_for`); the kernels whose element
-///         order this follows are `disputes/ops/shape.py` (disputes/SPEC.md §4 and §7).
+///         The Python twin is `disputes/tracing/operands.py` (`operands_for`); the kernels whose element
+///         order this follows are `disputes/execution/ops/shape.py` (disputes/SPEC.md §4 and §7).
 /// @dev Encoding (every function):
 ///      - A shape is `uint256[]`, one entry per axis, outermost first (NumPy order); a 0-d tensor
 ///        is the empty array. Rank is at most `MAX_RANK` (8), so every per-axis loop is bounded.
 ///      - An index (multi-index) is `uint256[]` of the same length as the shape it indexes.
 ///      - A flat index is the row-major (C order) position, `ravel(index, shape)`.
-///      - A Merkle leaf is one row along the last axis (disputes/merkle.py): `rowOf` is the ravel
+///      - A Merkle leaf is one row along the last axis (disputes/commitments/merkle.py): `rowOf` is the ravel
 ///        of the index without its last axis, and the column inside the leaf is the last index.
 ///        A 0-d or 1-d tensor is a single row (row 0; the column of a 0-d element is 0).
 ///      - Step params that may be negative in the committed program (slice starts/steps, gather

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @title LeafCodec: read one Merkle leaf message of a tensor row (disputes/merkle.py, rule 2).
+/// @title LeafCodec: read one Merkle leaf message of a tensor row (disputes/commitments/merkle.py, rule 2).
 /// @notice A leaf message is exactly the bytes that are hashed into a tensor leaf:
 ///         narrow `0x02 ‖ be32(x_0) ‖ be32(x_1) ‖ …` (every value fits int32) or
 ///         wide   `0x00 ‖ be64(x_0) ‖ be64(x_1) ‖ …` (some value does not).

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @title Linear: one output element of a matmul, qmatmul or conv step (disputes/SPEC.md §3)
 /// @notice The arithmetic half of the one-step verifier for linear steps. Operand rows arrive
 /// as leaf messages in calldata, exactly the bytes whose keccak256 is the Merkle leaf
-/// (disputes/merkle.py rule 2): `0x02 ‖ be32 values` (narrow, int32) or `0x00 ‖ be64 values`
+/// (disputes/commitments/merkle.py rule 2): `0x02 ‖ be32 values` (narrow, int32) or `0x00 ‖ be64 values`
 /// (wide, int64), two's complement. Values are read straight from calldata, 8 to a block, in
 /// unchecked assembly: no copy into memory. Authenticating a row (its Merkle proof, and that a
 /// 0x00 leaf holds some value outside int32) is the caller's job (LeafCodec / Merkle); this

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {LeafCodec} from "./LeafCodec.sol";
 
-/// @title Merkle: tensor and checkpoint inclusion proofs (disputes/merkle.py, rules 3-6).
+/// @title Merkle: tensor and checkpoint inclusion proofs (disputes/commitments/merkle.py, rules 3-6).
 /// @notice inner node = keccak256(0x01 ‖ left ‖ right); n leaves padded to the next power of
 ///         two with bytes32(0) leaves; a proof is the sibling hashes from the leaf level up.
 ///         `verifyRow` / `verifySlot` are what a one-step verifier calls: besides the proof

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {FixedPoint} from "./FixedPoint.sol";
 
 /// @title Nonlinear: one output element of a `lut` or `sqrt` step (disputes/SPEC.md §5).
-/// @notice Mirrors disputes/ops/nonlinear.py. A table step's committed params are
+/// @notice Mirrors disputes/execution/ops/nonlinear.py. A table step's committed params are
 ///         fn, lo, hi, tail and the table T[0..n], n = (hi - lo)·64; the verifier opens the two
 ///         entries `lutIndex` names from the committed table and hands them to `lut`.
 /// @dev Function codes: exp=0, erf=1, tanh=2, sigmoid=3, gelu=4 (`domain` gives each one's

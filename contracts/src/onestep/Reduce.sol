@@ -6,7 +6,7 @@ import {FixedPoint} from "./FixedPoint.sol";
 /// @title Reduce: one output element of a last-axis reduction (disputes/SPEC.md §6).
 /// @notice The operand is one row (every element of the last axis), at scale `sA`; the result
 ///         is at `sOut`. Mirrors reduce_sum / reduce_mean / reduce_max in
-///         disputes/ops/nonlinear.py, including which bounds each one checks.
+///         disputes/execution/ops/nonlinear.py, including which bounds each one checks.
 library Reduce {
     /// A row value |value| >= 2**62 // K (K = row length): its sum could leave int64.
     error RowValueOutOfRange(int256 value, int256 bound);

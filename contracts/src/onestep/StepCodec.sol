@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title StepCodec
-/// @notice Decodes a step's leaf message (disputes/SPEC.md §8, disputes/descriptor.py):
+/// @notice Decodes a step's leaf message (disputes/SPEC.md §8, disputes/commitments/descriptor.py):
 ///         0x03 ‖ abi.encode(kind, inputs, inShapes, inScales, shape, scale, params, roots).
 /// @dev The message is authenticated (its keccak256 is a leaf of the program root) before it is
 ///      decoded, so its fields are the registered program's; the prefix keeps a tensor row or an
@@ -13,7 +13,7 @@ library StepCodec {
 
     uint8 internal constant PREFIX = 0x03;
 
-    // Kind codes: the order of disputes.descriptor.KINDS; never renumbered.
+    // Kind codes: the order of disputes.commitments.descriptor.KINDS; never renumbered.
     uint256 internal constant ADD = 0;
     uint256 internal constant SUB = 1;
     uint256 internal constant MUL = 2;

@@ -237,8 +237,8 @@ def test_another_slot_or_another_row_does_not_pass(
 def test_the_start_checkpoint_is_computed_on_chain(
     osv: Any, artifact: Artifact, n_inputs: int
 ) -> None:
-    from disputes.commit import start_checkpoint, start_data
-    from disputes.merkle import checkpoint_root
+    from disputes.commitments.commit import start_checkpoint, start_data
+    from disputes.commitments.merkle import checkpoint_root
 
     rng = np.random.default_rng(n_inputs)
     weights = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)) for _ in range(11)]
