@@ -181,7 +181,8 @@ def _embed(
     if v is None:
         raise TraceError("an embedding lookup needs the id value: use Trace.operands_for")
     row = v(step.inputs[1], ids_el)
-    return [_row((row,), shapes[0][-1]), [ids_el]]
+    # out[ids…, rest…] = table[id, rest…]: one element, for a table of any rank.
+    return [[(row, *el[len(shapes[1]) :])], [ids_el]]
 
 
 def _concat(

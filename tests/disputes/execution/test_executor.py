@@ -171,6 +171,7 @@ def test_out_of_range_token_ids(tmp_path: Path) -> None:
     assert run(program, {"ids": np.array([[0, 4, 2]])}).values.shape == (1, 3, 4)
     table, ids = trace(program, {"ids": np.array([[0, 4, 2]])}).operands_for(0, (0, 1, 2))
     assert table.rows == (4,) and ids.elements == ((0, 1),)
+    assert table.elements == ((4, 2),)
     with pytest.raises(ExecutionInputError, match="out of range"):
         run(program, {"ids": np.array([[0, 5, 2]])})
     with pytest.raises(ExecutionInputError, match="integers"):
