@@ -118,6 +118,13 @@ def _one_input(
     if kind == "int":
         if not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
             raise ExecutionInputError(f"input {name!r} must be integers, got {a.dtype}")
+        # Checked on the original dtype: a uint64 above 2**63 would wrap in the cast, and any
+        # operand past the value bound could wrap later in int64 where the on-chain one-step
+        # verifier (exact int256) would not: the two must never disagree.
+        if a.size and (int(a.max()) >= VALUE_BOUND or int(a.min()) <= -VALUE_BOUND):
+            raise ExecutionInputError(
+                f"input {name!r} has integers outside ±2**47, the executor's value bound"
+            )
         return a.astype(np.int64)
     if not np.all(np.isfinite(a.astype(np.float64))):
         raise ExecutionInputError(f"input {name!r} has NaN or infinite values")

@@ -53,8 +53,11 @@ def exact_matmul_nt(
     """
     k = a.shape[-1]
     bound = sum_bound((-1, a) if a_src is None else a_src, (b_slot, bt), k, extra, ctx)
-    if bound >= INT64_LIMIT:
-        raise BoundsError(f"matmul sum bound {bound:.3e} >= 2**63 (K={k})")
+    # The rounding constant 2**(shift-1) is added before the shift: sums plus it must fit
+    # int64 too, or the int64 path would wrap where the exact on-chain twin does not.
+    half = 1 << (shift - 1) if shift > 0 else 0
+    if bound + half >= INT64_LIMIT:
+        raise BoundsError(f"matmul sum bound {bound:.3e} + 2**{shift - 1} >= 2**63 (K={k})")
     if ctx.fast and bound < FLOAT32_EXACT:
         bf = bt.astype(np.float32)  # small products only: not worth a cached copy
         return _to_int(np.matmul(a.astype(np.float32), np.swapaxes(bf, -1, -2)))

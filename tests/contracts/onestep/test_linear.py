@@ -152,6 +152,10 @@ def round_shift(q: int, k: int, max_right: int) -> Expect:
     return q if k == 0 else (q + (1 << (k - 1))) >> k
 
 
+def rounding(shift: int) -> int:
+    return 1 << (shift - 1) if shift > 0 else 0
+
+
 def bounded(v: Expect) -> Expect:
     return "OutOfBounds" if isinstance(v, int) and abs(v) >= VALUE_BOUND else v
 
@@ -167,13 +171,14 @@ def run_kernel(kind: str, step: Step, ops: list[I64], fast: bool) -> I64 | None:
 def agree(
     got: Expect, exact: Expect, kernel: int | None, sum_bound: int, wraps: bool, case: object
 ) -> None:
-    """The chain gives the definition; the kernel agrees where it ran, and where it raised the
-    definition refuses too or the executor's tensor-level sum bound (2**63) was broken."""
+    """The chain gives the definition; the kernel agrees wherever it ran (it can no longer
+    wrap: see test_matmul_rounding_past_int64), and where it raised the definition refuses
+    too or the executor's tensor-level bound (sums + rounding < 2**63) was broken."""
     assert got == exact, (got, exact, case)
     if kernel is None:
         assert isinstance(exact, str) or sum_bound >= 2**63, (exact, sum_bound, case)
-    elif not wraps:  # see test_matmul_rounding_past_int64
-        assert kernel == exact, (kernel, exact, case)
+    else:
+        assert not wraps and kernel == exact, (kernel, exact, case)
 
 
 # ---- matmul ------------------------------------------------------------------------------
@@ -209,8 +214,9 @@ class MatmulCase:
         return None if out is None else int(out[0, 0])
 
     def sum_bound(self) -> int:
+        """The executor's refusal bound: the sum bound plus the rounding constant 2**(k-1)."""
         top = max_abs(self.a) * max_abs(self.b) * len(self.a)
-        return top + (abs(self.bias) if self.has_bias else 0)
+        return top + (abs(self.bias) if self.has_bias else 0) + rounding(self.shift)
 
     def wraps(self) -> bool:
         """Whether the executor's int64 ``q + 2**(k-1)`` passes 2**63 (it then wraps)."""
@@ -278,13 +284,13 @@ def test_matmul_rounding_ties(harness: Harness) -> None:
 
 
 def test_matmul_rounding_past_int64(harness: Harness) -> None:
-    """Where q + 2**(k-1) passes 2**63 the executor's int64 rounding wraps; the chain gives
-    SPEC's value. The executor is not changed here: this records the discrepancy."""
+    """Where q + 2**(k-1) passes 2**63 the executor's int64 rounding used to wrap (it gave
+    -536870912 here); it now refuses the product, and the chain gives SPEC's value."""
     a = np.array([2**31 - 1, 2**31 - 1], dtype=np.int64)
     c = MatmulCase(a, a, True, True, 0, False, 34)
-    assert c.sum_bound() < 2**63 and c.wraps()
+    assert c.sum_bound() >= 2**63 and c.wraps()
     assert harness.get("matmulElement", *c.abi()) == c.exact() == 536870912
-    assert c.kernel(fast=False) == -536870912  # the wrapped int64 result
+    assert c.kernel(fast=False) is None and c.kernel(fast=True) is None  # BoundsError
 
 
 # ---- qmatmul -----------------------------------------------------------------------------
@@ -491,8 +497,9 @@ class ConvCase:
         return self.shift > 0 and self.q(o, y, x) + (1 << (self.shift - 1)) >= 2**63
 
     def sum_bound(self) -> int:
+        """The executor's refusal bound: the sum bound plus the rounding constant 2**(k-1)."""
         top: int = max_abs(self.x) * max_abs(self.w) * int(self.w.shape[1])
-        return top + (0 if self.bias is None else max_abs(self.bias))
+        return top + (0 if self.bias is None else max_abs(self.bias)) + rounding(self.shift)
 
 
 @st.composite

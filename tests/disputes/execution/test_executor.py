@@ -176,6 +176,9 @@ def test_out_of_range_token_ids(tmp_path: Path) -> None:
         run(program, {"ids": np.array([[0, 5, 2]])})
     with pytest.raises(ExecutionInputError, match="integers"):
         run(program, {"ids": np.zeros((1, 3), np.float32)})
+    for huge in (np.array([[0, 2**62, 2]]), np.array([[0, 2**63 + 5, 2]], dtype=np.uint64)):
+        with pytest.raises(ExecutionInputError, match="outside ±2\\*\\*47"):
+            run(program, {"ids": huge})
 
 
 def test_unsupported_op_names_op_and_node(tmp_path: Path) -> None:
