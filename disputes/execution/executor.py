@@ -172,9 +172,17 @@ def _run_step(step: Step, ops: list[I64 | None], ctx: Ctx, i: int) -> I64:
     if any(o is None for o in ops):
         raise DisputeError(f"step {i} ({step.kind}) reads a tensor that was freed")
     try:
-        return KERNELS[step.kind](step, [o for o in ops if o is not None], ctx)
+        out = KERNELS[step.kind](step, [o for o in ops if o is not None], ctx)
     except DisputeError as e:
         raise type(e)(f"step {i} ({step.kind}, from ONNX node {step.node!r}): {e}") from e
+    # The committed shape is what the one-step verifier indexes by: a kernel that made any
+    # other shape (a lowering bug) must stop the run, not commit a tensor nobody can open.
+    if out.shape != tuple(step.shape):
+        raise DisputeError(
+            f"step {i} ({step.kind}, from ONNX node {step.node!r}) made shape "
+            f"{list(out.shape)}, but the program commits {list(step.shape)}"
+        )
+    return out
 
 
 def run(program: Program, inputs: Mapping[str, ArrayIn], fast: bool = True) -> Output:

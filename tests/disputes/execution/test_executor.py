@@ -255,3 +255,20 @@ def test_output_that_is_an_input_is_still_a_step(tmp_path: Path) -> None:
     x = np.ones((2, 3, 4, 5), dtype=np.float32)
     assert [s.kind for s in program.steps] == ["reshape"]
     assert np.array_equal(run(program, {"x": x}).values, x.astype(np.float64))
+
+
+def test_a_step_that_makes_another_shape_than_committed_stops_the_run(
+    tiny_program: Program,
+) -> None:
+    import dataclasses
+
+    from disputes.errors import DisputeError
+    from tests.disputes.tiny import tiny_input
+
+    i = next(k for k, s in enumerate(tiny_program.steps) if s.kind == "relu" or s.kind == "add")
+    step = tiny_program.steps[i]
+    wrong = dataclasses.replace(step, shape=(*step.shape[:-1], step.shape[-1] + 1))
+    steps = [*tiny_program.steps[:i], wrong, *tiny_program.steps[i + 1 :]]
+    broken = dataclasses.replace(tiny_program, steps=steps)
+    with pytest.raises(DisputeError, match="but the program commits"):
+        run(broken, {"x": tiny_input()})
