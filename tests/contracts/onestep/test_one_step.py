@@ -255,3 +255,29 @@ def test_the_start_checkpoint_is_computed_on_chain(
             "start",
         )
     assert err.value.name == "BadStartBlock"
+
+
+def test_prove_step_cli_checks_one_element_on_chain(
+    osv: Any, chain_env: Env, tmp_path: Path, registry: Any
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from models.digits import load_digits_split
+
+    x = load_digits_split().x_test[0].reshape(1, 64).astype(np.float32)
+    np.savez(tmp_path / "in.npz", input=x)
+    exe = str(Path(sys.executable).with_name("verinfer"))
+    args = [exe, "challenge", "prove-step", "digits-mlp", str(tmp_path / "in.npz"), "0", "0,7"]
+    chain = ["--rpc-url", chain_env.node.rpc_url, "--verifier", osv.address]
+    run = subprocess.run([*args, *chain], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    doc = json.loads(run.stdout)
+    assert doc["kind"] == "qmatmul" and doc["agrees"] is True and doc["gas"] > 21_000
+    assert doc["on_chain_value"] == doc["value"]
+    bad = subprocess.run(
+        [*args[:-1], "0,x"], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
+    assert bad.returncode == 1 and "comma-separated integers" in bad.stderr
