@@ -9,91 +9,30 @@ and a hostile gateway must not crash or exhaust the dApp client.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from contracts.chain import free_port
+from tests.e2e.served import MODEL, Served, serve, wait_for
 
 pytestmark = pytest.mark.slow
 
-MODEL = "digits-mlp"
 MAX_BODY = 1 << 20
 DEEP = b"[" * 100_000 + b"]" * 100_000  # 200 KB: under the body limit, 100000 levels deep
 HUGE = 50 * 1000 * 1000
 MIB = 1 << 20
-# `python -c` rather than the `verinfer` console script: the script is bound to the editable
-# install, while `-c` runs the `api` package found from the working directory / PYTHONPATH.
-SERVE = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
-
-
-@dataclass
-class Served:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def _wait(predicate: Callable[[], bool], what: str, served: Served, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert served.proc.poll() is None, (
-            f"gateway exited ({served.proc.returncode}) before {what}:\n{served.tail()}"
-        )
-        try:
-            if predicate():
-                return
-        except (httpx.HTTPError, OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout}s:\n{served.tail()}")
 
 
 @pytest.fixture(scope="module")
 def gateway(registry: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("hostile")
-    port = free_port()
-    env = {
-        **os.environ,
-        "VERINFER_DATABASE_URL": f"sqlite:///{tmp / 'jobs.db'}",
-        "VERINFER_MAX_BODY_BYTES": str(MAX_BODY),
-    }
-    log = tmp / "gateway.log"
-    with log.open("wb") as out:  # a file, not a pipe: a full pipe would block the server
-        proc = subprocess.Popen(
-            [*SERVE, "--port", str(port), "--model", MODEL], stdout=out, stderr=out, env=env
-        )
-    served = Served(f"http://127.0.0.1:{port}", proc, log)
-    try:
-        _wait(
-            lambda: bool(httpx.get(f"{served.url}/v2/health/ready").json()["ready"]),
-            "gateway ready",
-            served,
-            timeout=300,
-        )
+    with serve(tmp_path_factory.mktemp("hostile"), max_body_bytes=str(MAX_BODY)) as served:
         yield served
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                code = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
-            assert code == 0, served.tail()
 
 
 def _infer_url(served: Served) -> str:
@@ -120,7 +59,7 @@ def _assert_answers_and_proves(served: Served, data: list[Any]) -> None:
     doc = resp.json()
     assert len(doc["outputs"][0]["data"]) == 10
     url = f"{served.url}{doc['parameters']['proof_url']}"
-    _wait(lambda: httpx.get(url).status_code == 200, "proof done", served, timeout=120)
+    wait_for(lambda: httpx.get(url).status_code == 200, "proof done", served, timeout=120)
     assert httpx.get(url).json()["status"] == "done"
 
 

@@ -8,14 +8,9 @@ every proof is readable (200 done or 202 still queued), not that all 200 are fin
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,26 +19,12 @@ import httpx
 import numpy as np
 import pytest
 
-from contracts.chain import free_port
+from tests.e2e.served import MODEL, Served, serve, wait_for
 
 pytestmark = pytest.mark.slow
 
-MODEL = "digits-mlp"
 RETRY_AFTER_S = 3
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-# `python -c` rather than the `verinfer` console script: the script is bound to the editable
-# install, while `-c` runs the `api` package found from the working directory / PYTHONPATH.
-SERVE = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
-
-
-@dataclass
-class Served:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
 
 
 @dataclass
@@ -53,56 +34,8 @@ class Answer:
     body: dict[str, Any]
 
 
-def _wait(predicate: Callable[[], bool], what: str, served: Served, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert served.proc.poll() is None, (
-            f"gateway exited ({served.proc.returncode}) before {what}:\n{served.tail()}"
-        )
-        try:
-            if predicate():
-                return
-        except (httpx.HTTPError, OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout}s:\n{served.tail()}")
-
-
-@contextmanager
-def _gateway(tmp: Path, max_queue: int) -> Iterator[Served]:
-    """`verinfer serve` with its own job database; stopped with SIGINT, which must exit 0."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "VERINFER_DATABASE_URL": f"sqlite:///{tmp / 'jobs.db'}",
-        "VERINFER_MAX_QUEUE": str(max_queue),
-        "VERINFER_RETRY_AFTER_S": str(RETRY_AFTER_S),
-    }
-    log = tmp / "gateway.log"
-    with log.open("wb") as out:  # a file, not a pipe: hundreds of access-log lines would fill it
-        proc = subprocess.Popen(
-            [*SERVE, "--port", str(port), "--model", MODEL], stdout=out, stderr=out, env=env
-        )
-    served = Served(f"http://127.0.0.1:{port}", proc, log)
-    try:
-        _wait(
-            lambda: bool(httpx.get(f"{served.url}/v2/health/ready").json()["ready"]),
-            "gateway ready",
-            served,
-            timeout=300,
-        )
-        yield served
-    except BaseException:
-        proc.kill()
-        proc.wait(30)
-        raise
-    proc.send_signal(signal.SIGINT)
-    try:
-        code = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError(f"gateway ignored SIGINT for 30 s:\n{served.tail()}") from None
-    assert code == 0, served.tail()
+def _gateway(tmp: Path, max_queue: int) -> AbstractContextManager[Served]:
+    return serve(tmp, max_queue=str(max_queue), retry_after_s=str(RETRY_AFTER_S))
 
 
 def _inputs(n: int, seed: int) -> list[list[float]]:
@@ -187,5 +120,5 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(tmp_path: P
         def all_done() -> bool:
             return set(_proof_statuses(served, accepted)) == {200}
 
-        _wait(all_done, f"all {len(accepted)} accepted proofs done", served, timeout=120)
+        wait_for(all_done, f"all {len(accepted)} accepted proofs done", served, timeout=120)
         print(f"accepted {len(accepted)}, refused {refused} with Retry-After")
