@@ -1,4 +1,4 @@
-"""`verinfer models list|build|show`."""
+"""`verinfer models list|build|show|train`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,26 @@ def build(
             card = reg.build(name, force=force)
         state = "up to date" if was_built and not force else "built"
         console.print(f"{name}: {state}  commitment {card.commitment}")
+
+
+@app.command("train")
+def train(
+    names: list[str] = typer.Argument(..., help="Digits models to retrain (new weights)."),
+) -> None:
+    """Retrain digits models and rewrite their committed weights and pins (then rebuild)."""
+    from models.digits import ARCHS, train_digits
+
+    reg = Registry.default()
+    for name in names:
+        if name not in ARCHS:
+            raise typer.BadParameter(f"{name!r} is not trainable here; trainable: {sorted(ARCHS)}")
+        with console.status(f"training {name}…"):
+            path = train_digits(name)
+            card = reg.build(name, force=True)
+        console.print(
+            f"{name}: new weights {path} — commitment {card.commitment}; commit "
+            "models/weights/ so every machine builds this model"
+        )
 
 
 @app.command("show")

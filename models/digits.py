@@ -1,5 +1,10 @@
 """The two digits models: a small MLP and a small CNN trained on scikit-learn's bundled digits.
 
+Their weights are committed (``models/weights/<name>.npz``, a few KB, pinned by the content hash
+in ``models/weights/digits.json``), so every machine builds the same ONNX bytes and commitment:
+training with a fixed seed still gives other floats on other CPUs. Retraining is explicit
+(``verinfer models train NAME``) and rewrites the weights and their pin.
+
 Usage::
 
     from models.digits import build_digits
@@ -8,6 +13,8 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +33,8 @@ from models.errors import ExportError
 SEED = 20261123
 EPOCHS = 300
 ONNX_TOLERANCE = 1e-4
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+PINS_FILE = "digits.json"
 
 
 @dataclass(frozen=True)
@@ -93,14 +102,59 @@ def _onnx_logits(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.concatenate(rows).astype(np.float32)
 
 
-def build_digits(name: str, out_dir: Path) -> ModelCard:
-    """Train, export and check one digits model; write model.onnx and card.json to out_dir."""
+def weights_sha256(state: dict[str, NDArray[np.float32]]) -> str:
+    """Content hash of a state dict: names, dtypes, shapes and bytes (not the .npz container)."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        a = np.ascontiguousarray(state[key])
+        h.update(f"{key}:{a.dtype.str}:{list(a.shape)}".encode() + a.tobytes())
+    return h.hexdigest()
+
+
+def _pins(weights_dir: Path) -> dict[str, str]:
+    path = weights_dir / PINS_FILE
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
+def train_digits(name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Train ``name`` afresh (fixed seed), write its weights and pin; returns the .npz path."""
     make, shape = ARCHS[name]
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
     data = load_digits_split()
     net = make()
     _train(net, torch.from_numpy(_shaped(data.x_train, shape)), torch.from_numpy(data.y_train))
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    path = weights_dir / f"{name}.npz"
+    np.savez(path, **state)
+    pins = _pins(weights_dir)
+    pins[name] = weights_sha256(state)
+    (weights_dir / PINS_FILE).write_text(json.dumps(dict(sorted(pins.items())), indent=2) + "\n")
+    return path
+
+
+def _committed(name: str, weights_dir: Path) -> tuple[nn.Module, str]:
+    path = weights_dir / f"{name}.npz"
+    pins = _pins(weights_dir)
+    hint = f"retrain explicitly with `verinfer models train {name}` and commit the result"
+    if not path.is_file() or name not in pins:
+        raise ExportError(f"{name}: no committed weights at {path}; {hint}")
+    with np.load(path) as z:
+        state = {k: z[k] for k in z.files}
+    if weights_sha256(state) != pins[name]:
+        raise ExportError(f"{name}: {path} does not match its pin in {PINS_FILE}; {hint}")
+    net = ARCHS[name][0]()
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return net, pins[name]
+
+
+def build_digits(name: str, out_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> ModelCard:
+    """Export and check one digits model from its committed weights; write ONNX and card."""
+    _, shape = ARCHS[name]
+    torch.set_num_threads(1)
+    data = load_digits_split()
+    net, pin = _committed(name, weights_dir)
     net.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / "model.onnx"
@@ -135,7 +189,12 @@ def build_digits(name: str, out_dir: Path) -> ModelCard:
             "n_test": float(len(data.y_test)),
         },
         labels=[str(i) for i in range(10)],
-        extra={"seed": SEED, "epochs": EPOCHS, "dataset": "sklearn.datasets.load_digits"},
+        extra={
+            "seed": SEED,
+            "epochs": EPOCHS,
+            "dataset": "sklearn.datasets.load_digits",
+            "weights_sha256": pin,
+        },
     )
     card.save(out_dir / "card.json")
     return card

@@ -78,3 +78,40 @@ def test_cli_list_show_and_errors(registry: Registry) -> None:
     assert json.loads(shown.stdout)["name"] == "digits-mlp"
     bad = runner.invoke(app, ["models", "show", "nope"])
     assert bad.exit_code != 0
+
+
+def test_builds_use_the_committed_weights_and_refuse_a_tampered_file(tmp_path: Path) -> None:
+    import shutil
+
+    import numpy as np
+
+    from models.digits import PINS_FILE, WEIGHTS_DIR, build_digits
+    from models.errors import ExportError
+
+    card = build_digits("digits-mlp", tmp_path / "a")
+    assert card.commitment == build_digits("digits-mlp", tmp_path / "b").commitment
+    assert card.extra["weights_sha256"] and card.metrics["test_accuracy"] > 0.95
+    copy = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, copy)
+    with np.load(copy / "digits-mlp.npz") as z:
+        state = {k: z[k] for k in z.files}
+    key = sorted(state)[0]
+    state[key] = state[key] + np.float32(1e-3)
+    np.savez(copy / "digits-mlp.npz", **state)
+    with pytest.raises(ExportError, match=f"does not match its pin in {PINS_FILE}"):
+        build_digits("digits-mlp", tmp_path / "c", weights_dir=copy)
+    (copy / "digits-cnn.npz").unlink()
+    with pytest.raises(ExportError, match="models train digits-cnn"):
+        build_digits("digits-cnn", tmp_path / "d", weights_dir=copy)
+
+
+def test_retraining_is_explicit_and_rewrites_weights_and_pin(tmp_path: Path) -> None:
+    import json
+
+    from models.digits import PINS_FILE, build_digits, train_digits
+
+    path = train_digits("digits-cnn", weights_dir=tmp_path)
+    pins = json.loads((tmp_path / PINS_FILE).read_text())
+    assert path.is_file() and set(pins) == {"digits-cnn"}
+    card = build_digits("digits-cnn", tmp_path / "out", weights_dir=tmp_path)
+    assert card.extra["weights_sha256"] == pins["digits-cnn"]

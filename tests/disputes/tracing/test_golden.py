@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.disputes.golden_cases import (
     GOLDEN,
     digits_summary,
@@ -30,10 +28,5 @@ def test_tiny_block_exact_profile_golden() -> None:
 
 
 def test_digits_mlp_golden() -> None:
-    want, got = _load("digits_mlp"), digits_summary()
-    if got["onnx_sha256"] != want["onnx_sha256"]:
-        pytest.skip(
-            "digits-mlp was rebuilt with different weights; the tiny block still pins "
-            "the semantics (regenerate: python -m tests.disputes.golden_cases)"
-        )
-    assert got == want
+    # The digits models are built from committed weights, so every machine has these bytes.
+    assert digits_summary() == _load("digits_mlp")
