@@ -25,7 +25,7 @@ from api.limits import BodyLimit
 from api.openapi import INFER_BODY, error_responses, install_schemas
 from api.schemas import InferOutput, InferResponse, ModelMetadata, TensorMetadata
 from api.store import Job, JobStore
-from api.validation import parse_input, parse_request
+from api.validation import parse_input, parse_request, validation_message
 from api.worker import ProofWorker, ZkBackend
 from models.card import ModelCard
 from verinfer import cap_recursion_limit
@@ -68,7 +68,7 @@ def _install_error_handlers(app: FastAPI, gw: Gateway) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, f"invalid request: {exc.errors()}")
+        return _error(422, validation_message(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -26,10 +26,11 @@ def parse_request(body: bytes, max_bytes: int) -> InferRequest:
     except JsonLimitError as exc:
         raise BadRequestError(str(exc)) from None
     except ValidationError as exc:
-        raise BadRequestError(_validation_message(exc.errors())) from None
+        raise BadRequestError(validation_message(exc.errors())) from None
 
 
-def _validation_message(errors: list[Any]) -> str:
+def validation_message(errors: Any) -> str:
+    """One line naming each invalid field: ``inputs.0.shape: Field required; …``."""
     parts = []
     for err in errors:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
