@@ -10,6 +10,8 @@ escrow take input instances for outputs).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from verifier.errors import (
     CommitmentMismatch,
     LayoutMismatch,
@@ -18,6 +20,36 @@ from verifier.errors import (
 )
 from verifier.proof import check_verifier_code
 from verifier.response import TrustedModel
+
+if TYPE_CHECKING:
+    from contracts.clients import ModelInfo, RegistryClient
+
+
+def _registry(trusted: TrustedModel, registry: str) -> tuple[RegistryClient, str]:
+    from contracts.bindings import connect
+    from contracts.clients import RegistryClient
+
+    if not trusted.rpc_url:
+        raise VerifierMismatch("TrustedModel has no rpc_url: cannot read the registry")
+    return RegistryClient(connect(trusted.rpc_url), registry), trusted.rpc_url
+
+
+def _check_entry(
+    trusted: TrustedModel, entry: ModelInfo, expected_runtime: str, rpc_url: str
+) -> bool:
+    if "0x" + entry.commitment.hex() != trusted.commitment.lower():
+        raise CommitmentMismatch(
+            f"registry entry {entry.model_id} is for commitment 0x{entry.commitment.hex()}, "
+            f"not {trusted.commitment}"
+        )
+    if (entry.n_inputs, entry.n_outputs) != (trusted.n_inputs, trusted.n_outputs):
+        raise LayoutMismatch(
+            f"registry entry {entry.model_id} splits instances {entry.n_inputs}+"
+            f"{entry.n_outputs}, the trusted circuit {trusted.n_inputs}+{trusted.n_outputs}"
+        )
+    return check_verifier_code(
+        rpc_url=rpc_url, verifier_address=entry.verifier, expected_runtime=expected_runtime
+    )
 
 
 def check_model_entry(
@@ -29,25 +61,8 @@ def check_model_entry(
 
         check_model_entry(trusted, 3, registry=dep.registry, expected_runtime=art.deployed_bytecode)
     """
-    from contracts.bindings import connect
-    from contracts.clients import RegistryClient
-
-    if not trusted.rpc_url:
-        raise VerifierMismatch("TrustedModel has no rpc_url: cannot read the registry")
-    entry = RegistryClient(connect(trusted.rpc_url), registry).get_model(model_id)
-    if "0x" + entry.commitment.hex() != trusted.commitment.lower():
-        raise CommitmentMismatch(
-            f"registry entry {model_id} is for commitment 0x{entry.commitment.hex()}, "
-            f"not {trusted.commitment}"
-        )
-    if (entry.n_inputs, entry.n_outputs) != (trusted.n_inputs, trusted.n_outputs):
-        raise LayoutMismatch(
-            f"registry entry {model_id} splits instances {entry.n_inputs}+{entry.n_outputs}, "
-            f"the trusted circuit {trusted.n_inputs}+{trusted.n_outputs}"
-        )
-    return check_verifier_code(
-        rpc_url=trusted.rpc_url, verifier_address=entry.verifier, expected_runtime=expected_runtime
-    )
+    reg, rpc_url = _registry(trusted, registry)
+    return _check_entry(trusted, reg.get_model(model_id), expected_runtime, rpc_url)
 
 
 def find_models(trusted: TrustedModel, *, registry: str, expected_runtime: str) -> list[int]:
@@ -57,21 +72,15 @@ def find_models(trusted: TrustedModel, *, registry: str, expected_runtime: str) 
 
         ids = find_models(trusted, registry=dep.registry, expected_runtime=art.deployed_bytecode)
     """
-    from contracts.bindings import connect
-    from contracts.clients import RegistryClient
-
-    if not trusted.rpc_url:
-        raise VerifierMismatch("TrustedModel has no rpc_url: cannot read the registry")
-    reg = RegistryClient(connect(trusted.rpc_url), registry)
+    reg, rpc_url = _registry(trusted, registry)
     commitment = bytes.fromhex(trusted.commitment.removeprefix("0x"))
     found = []
     for model_id in reg.models_of(commitment):
+        entry = reg.get_model(model_id)  # read once: checked and its active flag
         try:
-            check_model_entry(
-                trusted, model_id, registry=registry, expected_runtime=expected_runtime
-            )
+            _check_entry(trusted, entry, expected_runtime, rpc_url)
         except VerificationError:
             continue  # a squatter's or a misregistered entry: never the one to pay
-        if reg.get_model(model_id).active:
+        if entry.active:
             found.append(model_id)
     return found
