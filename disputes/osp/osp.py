@@ -23,6 +23,7 @@ from disputes.commitments import commit, merkle
 from disputes.commitments.descriptor import lut_pairs, program_tree, step_message
 from disputes.errors import TraceError
 from disputes.execution.ops.base import in_scales
+from disputes.program.fixedpoint import rescale
 from disputes.program.ir import Program, Step
 from disputes.program.tables import LUT_IN_SCALE, LUT_SEG_BITS
 from disputes.tracing.trace import Trace
@@ -51,8 +52,10 @@ class OneStepProof:
 
 def before(tr: Trace, i: int) -> bytes:
     """``C_{i-1}``: the checkpoint the game agreed on before step ``i`` (``C_0`` for step 0)."""
+    if i > 0:
+        return tr.checkpoint(i - 1)
     p = tr.program
-    return merkle.checkpoint_root(tr.slot_roots[: p.slot_of_step(i)], p.n_slots)
+    return merkle.checkpoint_root(tr.slot_roots[: p.slot_of_step(0)], p.n_slots)
 
 
 # id(program) → (program, its tree): the entry keeps the program alive, so the id is not reused.
@@ -77,13 +80,9 @@ def _slot_opening(tr: Trace, i: int, operand: int, slot: int, rows: Index) -> li
     return [operand, tr.slot_roots[slot], proof, opened]
 
 
-def _rshift_round(q: int, k: int) -> int:
-    return (q + (1 << (k - 1))) >> k if k > 0 else q << -k
-
-
 def _lut_row(step: Step, a: int) -> int:
     """Which pair row of the table the element reads (SPEC §5.1: i = t >> 6)."""
-    x = _rshift_round(a, in_scales(step)[0] - LUT_IN_SCALE)
+    x = int(rescale(np.array([a], dtype=np.int64), in_scales(step)[0], LUT_IN_SCALE)[0])
     lo, hi = step.ip("lo") << LUT_IN_SCALE, step.ip("hi") << LUT_IN_SCALE
     return (min(max(x, lo), hi) - lo) >> LUT_SEG_BITS
 
