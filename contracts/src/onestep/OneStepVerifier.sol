@@ -169,7 +169,7 @@ contract OneStepVerifier {
         Openings.Slot[] calldata slots
     ) private pure returns (int256) {
         uint256[] memory index = _withLast(el, 0);
-        bytes calldata leaf = Openings.rowLeaf(s, slots, 0, index);
+        bytes calldata leaf = Openings.rowAt(s, slots, 0, index).leaf;
         int256[] memory row = _values(leaf);
         if (s.kind == StepCodec.REDUCE_SUM) return Reduce.sum(row, s.inScales[0], s.scale);
         if (s.kind == StepCodec.REDUCE_MEAN) return Reduce.mean(row, s.inScales[0], s.scale);

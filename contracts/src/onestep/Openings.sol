@@ -76,15 +76,6 @@ library Openings {
         revert MissingRow(operand, row);
     }
 
-    /// @notice The opened leaf holding row `row` of operand `operand`.
-    function leafOf(Slot[] calldata slots, uint256 operand, uint256 row)
-        internal
-        pure
-        returns (bytes calldata)
-    {
-        return rowOpening(slots, operand, row).leaf;
-    }
-
     /// @notice The value of operand `operand` at multi-index `index`.
     function value(
         StepCodec.Step memory s,
@@ -92,23 +83,10 @@ library Openings {
         uint256 operand,
         uint256[] memory index
     ) internal pure returns (int256) {
-        uint256[] memory shape = s.inShapes[operand];
-        IndexMap.checkIndex(index, shape);
-        bytes calldata leaf = leafOf(slots, operand, IndexMap.rowOf(index, shape));
-        return LeafCodec.at(leaf, IndexMap.columnOf(index));
+        return LeafCodec.at(rowAt(s, slots, operand, index).leaf, IndexMap.columnOf(index));
     }
 
     /// @notice The opened row of `operand` that holds `index` (any column of it).
-    function rowLeaf(
-        StepCodec.Step memory s,
-        Slot[] calldata slots,
-        uint256 operand,
-        uint256[] memory index
-    ) internal pure returns (bytes calldata) {
-        return rowAt(s, slots, operand, index).leaf;
-    }
-
-    /// @notice The same row as an opening (one stack slot, for callers short of stack).
     function rowAt(
         StepCodec.Step memory s,
         Slot[] calldata slots,
