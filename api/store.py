@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import DateTime, String, Text, create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from api.errors import NotFoundError, StoreBusyError, StoreError
+from verinfer.db import make_engine
 
 T = TypeVar("T")
 # Lock contention, a dropped connection or an exhausted pool pass; they are retried. Any other
@@ -86,32 +86,6 @@ def _to_job(row: _JobRow) -> Job:
     )
 
 
-def _sqlite_wal(engine: Engine, busy_timeout_s: float) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # WAL lets the gateway read job status while the prover thread writes a result.
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.close()
-
-
-def _engine(url: str, busy_timeout_s: float) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, future=True, pool_pre_ping=True)
-    # One connection per request thread at peak: the pool must not be what makes a request fail.
-    engine = create_engine(
-        url,
-        future=True,
-        pool_size=16,
-        max_overflow=48,
-        connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
-    )
-    _sqlite_wal(engine, busy_timeout_s)
-    return engine
-
-
 class JobStore:
     """CRUD over jobs; every write is committed before the call returns.
 
@@ -125,7 +99,7 @@ class JobStore:
         self.retry_s = retry_s
         self._write_lock = threading.Lock()
         try:
-            self.engine = _engine(url, busy_timeout_s)
+            self.engine = make_engine(url, busy_timeout_s)
             _Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(
