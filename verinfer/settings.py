@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data dir."
     )
+    disputes_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the dispute agents' store (claims, games, signed moves); "
+        "default: VERINFER_DATABASE_URL, else SQLite <data dir>/disputes.db.",
+    )
     production: bool = Field(
         default=False,
         description="Production mode: refuse a generated dev SRS and a VERINFER_SRS_DIR whose "
