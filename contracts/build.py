@@ -20,8 +20,10 @@ SOURCES: dict[str, Path] = {
     "ModelRegistry": PKG_DIR / "src" / "ModelRegistry.sol",
     "InferenceEscrow": PKG_DIR / "src" / "InferenceEscrow.sol",
     "OneStepVerifier": PKG_DIR / "src" / "onestep" / "OneStepVerifier.sol",
+    "DisputeGame": PKG_DIR / "src" / "DisputeGame.sol",
     "MockVerifier": PKG_DIR / "test" / "MockVerifier.sol",
     "ReentrantClient": PKG_DIR / "test" / "ReentrantClient.sol",
+    "MockGameEscrow": PKG_DIR / "test" / "MockGameEscrow.sol",
 }
 
 

@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "execution": {"program", "lowering", "commitments", "errors", "clib"},
     "tracing": {"program", "lowering", "execution", "commitments", "errors"},
     "osp": {"program", "execution", "tracing", "commitments", "errors"},
+    "game": {"program", "execution", "tracing", "commitments", "osp", "errors"},
 }
 
 
