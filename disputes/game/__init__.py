@@ -1,0 +1,72 @@
+"""The optimistic game's party logic: bytes for the contracts (``encoding``), what a party
+answers from (``view``: the honest ``TraceView`` and the cheating views tests play) and the
+pure move solver (``solver.next_move``).
+
+Imports ``disputes.osp``, ``disputes.tracing``, ``disputes.commitments`` and the chain-free
+mirrors of ``contracts.game_client`` (``Phase``, ``GameInfo``). Modules that talk to a chain
+(``disputes.game.local``'s ``play_local``) are imported by name, not from here, so importing
+this package never needs a node.
+
+Example::
+
+    from disputes.game import Role, GameState, TraceView, next_move
+    move = next_move(Role.ASSERTER, state, TraceView(tr))
+"""
+
+from __future__ import annotations
+
+from disputes.game.encoding import (
+    input_bytes,
+    input_roots,
+    inputs_from_bytes,
+    inputs_hash,
+    leaf_values,
+    output_bytes,
+    start_hash,
+)
+from disputes.game.solver import (
+    GameState,
+    Move,
+    Role,
+    element_of,
+    levels,
+    next_move,
+    positions,
+    role_to_move,
+)
+from disputes.game.view import (
+    CorruptOutput,
+    CorruptStep,
+    PaddingRow,
+    TouchesEarlierSlot,
+    TraceView,
+    View,
+    WideLeaf,
+    WrongStepCount,
+)
+
+__all__ = [
+    "CorruptOutput",
+    "CorruptStep",
+    "GameState",
+    "Move",
+    "PaddingRow",
+    "Role",
+    "TouchesEarlierSlot",
+    "TraceView",
+    "View",
+    "WideLeaf",
+    "WrongStepCount",
+    "element_of",
+    "input_bytes",
+    "input_roots",
+    "inputs_from_bytes",
+    "inputs_hash",
+    "leaf_values",
+    "levels",
+    "next_move",
+    "output_bytes",
+    "positions",
+    "role_to_move",
+    "start_hash",
+]
