@@ -4,7 +4,7 @@ Usage::
 
     w3 = connect("http://127.0.0.1:8545")
     signer = Signer.from_private_key(key)
-    dep = deploy_core(w3, signer, fulfil_timeout=3600)
+    dep = deploy_core(w3, signer, fulfil_timeout=3600)   # + CoreParams for the optimistic path
     escrow = EscrowClient(w3, dep.escrow, signer)
 
 Every web3 exception is wrapped: a revert becomes `ContractRevert` (custom error name + args),
@@ -65,7 +65,8 @@ def connect(rpc_url: str, timeout_s: float = 60.0) -> Web3:
 
 def core_error_table(*extra_abis: list[dict[str, Any]]) -> ErrorTable:
     """Errors of the core contracts (+ extra ABIs), for decoding nested reverts too."""
-    abis = [load_artifact(n).abi for n in ("ModelRegistry", "InferenceEscrow", "MockVerifier")]
+    names = ("ModelRegistry", "InferenceEscrow", "MockVerifier", "ExampleConsumer")
+    abis = [load_artifact(n).abi for n in names]
     return error_table(*abis, *extra_abis)
 
 
@@ -200,7 +201,10 @@ def deploy(w3: Web3, signer: Signer, artifact: Artifact, *args: Any) -> str:
 
 
 class Deployment(JsonFile):
-    """Addresses of a deployed registry + escrow pair; saved as JSON for other tools."""
+    """Addresses of a deployed registry, escrow, one-step verifier and game; saved as JSON.
+
+    ``osv`` and ``game`` are empty in records written before the optimistic path existed.
+    """
 
     file_kind: ClassVar[str] = "deployment"
     file_hint: ClassVar[str] = "deploy with `verinfer chain deploy`"
@@ -210,21 +214,86 @@ class Deployment(JsonFile):
     escrow: str
     fulfil_timeout: int
     deployer: str
+    osv: str = ""
+    game: str = ""
+    challenge_window: int = 0
+    proving_window: int = 0
+    move_timeout: int = 0
+    arity: int = 0
 
 
-def deploy_core(w3: Web3, signer: Signer, fulfil_timeout: int = 3600) -> Deployment:
-    """Deploy ModelRegistry then InferenceEscrow(registry, fulfil_timeout).
+@dataclass(frozen=True)
+class CoreParams:
+    """The optimistic path's deployment parameters (docs/optimistic.md "Deployment").
 
-    Usage: ``dep = deploy_core(w3, signer, fulfil_timeout=600)``
+    - ``challenge_window``: seconds after a claim during which a game (optimistic) or a
+      challenge (zk on demand) may be opened; a claim is final only after it.
+    - ``proving_window``: seconds a challenged on-demand provider has to post its zk proof.
+    - ``move_timeout``: seconds each party has per move in a DisputeGame.
+    - ``arity``: K, the points per dissection move and the children per descent move (a power of
+      two in 2..64; 16 trades moves against calldata per move, see docs/threat-model.md).
+    - ``game_artifact``: the game contract; "MockGame" only in tests of the escrow alone.
     """
+
+    challenge_window: int = 86400
+    proving_window: int = 86400
+    move_timeout: int = 3600
+    arity: int = 16
+    game_artifact: str = "DisputeGame"
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a CREATE from ``sender`` at ``nonce`` deploys to: keccak(rlp([s, n]))[12:].
+
+    Usage: ``escrow_at = create_address(deployer.address, w3.eth.get_transaction_count(a) + 1)``
+    """
+    if nonce == 0:
+        n = b"\x80"
+    elif nonce < 0x80:
+        n = bytes([nonce])
+    else:
+        body = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        n = bytes([0x80 + len(body)]) + body
+    item = b"\x94" + bytes.fromhex(sender.removeprefix("0x"))
+    payload = item + n
+    return str(Web3.to_checksum_address(Web3.keccak(bytes([0xC0 + len(payload)]) + payload)[12:]))
+
+
+def deploy_core(
+    w3: Web3, signer: Signer, fulfil_timeout: int = 3600, params: CoreParams | None = None
+) -> Deployment:
+    """Deploy ModelRegistry, OneStepVerifier, the DisputeGame and the InferenceEscrow.
+
+    ``fulfil_timeout`` is the seconds a provider has to fulfil or claim a request before its
+    client may take the payment back. The game comes first, told the escrow's predicted CREATE
+    address (the deployer's nonce after the game's); the escrow's constructor checks that
+    ``game.escrow()`` names it, so no setter or initializer exists to be front-run.
+
+    Usage: ``dep = deploy_core(w3, signer, 600, CoreParams(challenge_window=600))``
+    """
+    p = params or CoreParams()
     registry = deploy(w3, signer, load_artifact("ModelRegistry"))
-    escrow = deploy(w3, signer, load_artifact("InferenceEscrow"), registry, fulfil_timeout)
+    osv = deploy(w3, signer, load_artifact("OneStepVerifier"))
+    nonce = w3.eth.get_transaction_count(signer.address, "pending")  # type: ignore[arg-type]
+    predicted = create_address(signer.address, nonce + 1)
+    game_args = (predicted, registry, osv, p.move_timeout, p.arity)
+    game = deploy(w3, signer, load_artifact(p.game_artifact), *game_args)
+    escrow_args = (registry, game, fulfil_timeout, p.challenge_window, p.proving_window)
+    escrow = deploy(w3, signer, load_artifact("InferenceEscrow"), *escrow_args)
+    if escrow != predicted:
+        raise RpcError(f"escrow deployed at {escrow}, not at the predicted {predicted}")
     return Deployment(
         chain_id=w3.eth.chain_id,
         registry=registry,
         escrow=escrow,
         fulfil_timeout=fulfil_timeout,
         deployer=signer.address,
+        osv=osv,
+        game=game,
+        challenge_window=p.challenge_window,
+        proving_window=p.proving_window,
+        move_timeout=p.move_timeout,
+        arity=p.arity,
     )
 
 

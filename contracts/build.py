@@ -23,6 +23,8 @@ SOURCES: dict[str, Path] = {
     "DisputeGame": PKG_DIR / "src" / "DisputeGame.sol",
     "MockVerifier": PKG_DIR / "test" / "MockVerifier.sol",
     "ReentrantClient": PKG_DIR / "test" / "ReentrantClient.sol",
+    "ExampleConsumer": PKG_DIR / "src" / "ExampleConsumer.sol",
+    "MockGame": PKG_DIR / "test" / "MockGame.sol",
     "MockGameEscrow": PKG_DIR / "test" / "MockGameEscrow.sol",
 }
 

@@ -8,13 +8,16 @@ Usage::
     esc = EscrowClient(w3, dep.escrow, client)
     rid = esc.request(model_id, input_hash(felts), value=10**15, max_fee=10**15)
     EscrowClient(w3, dep.escrow, provider).fulfill(rid, proof, instances)
+
+    # optimistic (docs/optimistic.md): be32 input bytes in, a bonded claim out
+    rid = esc.request_optimistic(model_id, input_bytes, value=fee)
+    EscrowClient(w3, dep.escrow, provider).claim(rid, output, p_n, proof, bond=min_bond)
+    esc.finalize(rid)  # after the challenge window, with no game open
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -24,55 +27,34 @@ from web3.contract.contract import ContractFunction
 from contracts.bindings import TxResult, call, core_error_table, send
 from contracts.build import load_artifact
 from contracts.errors import SignerError
+from contracts.records import (
+    ZERO_ADDRESS,
+    ClaimInfo,
+    FulfilResult,
+    Mode,
+    ModelInfo,
+    OptimisticRequest,
+    OptimisticSpec,
+    ProgramInfo,
+    RequestInfo,
+    RequestStatus,
+)
 from contracts.signer import Signer
 
-
-class RequestStatus(IntEnum):
-    """Mirror of `InferenceEscrow.Status`."""
-
-    NONE = 0
-    OPEN = 1
-    FULFILLED = 2
-    REFUNDED = 3
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """A registry entry."""
-
-    model_id: int
-    owner: str
-    verifier: str
-    fee: int
-    commitment: bytes
-    n_inputs: int
-    n_outputs: int
-    active: bool
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """An escrow request."""
-
-    request_id: int
-    client: str
-    deadline: int
-    status: RequestStatus
-    provider: str
-    model_id: int
-    payment: int
-    input_hash: bytes
-    output_hash: bytes
-
-
-@dataclass(frozen=True)
-class FulfilResult:
-    """A mined fulfil: the tx plus the outputs it recorded."""
-
-    tx: TxResult
-    output_hash: bytes
-    outputs: list[int]
-
+__all__ = [
+    "ZERO_ADDRESS",
+    "ClaimInfo",
+    "EscrowClient",
+    "FulfilResult",
+    "Mode",
+    "ModelInfo",
+    "OptimisticRequest",
+    "OptimisticSpec",
+    "ProgramInfo",
+    "RegistryClient",
+    "RequestInfo",
+    "RequestStatus",
+]
 
 MAX_PAGE = 100  # ModelRegistry.MAX_PAGE
 
@@ -116,6 +98,66 @@ class RegistryClient(_Client):
         """
         fn = self.contract.functions.register(commitment, _addr(verifier), fee, n_inputs, n_outputs)
         return int(self._event("ModelRegistered", self._send(fn))["modelId"])
+
+    def register_on_demand(
+        self,
+        commitment: bytes,
+        verifier: str,
+        fee: int,
+        layout: tuple[int, int],
+        min_bond: int,
+    ) -> int:
+        """Register a zk model proven only when challenged; ``layout`` = (n_inputs, n_outputs).
+
+        Usage: ``model_id = reg.register_on_demand(c, verifier, fee, (4, 3), min_bond=10**16)``
+        """
+        n_in, n_out = layout
+        fn = self.contract.functions.registerOnDemand(
+            commitment, _addr(verifier), fee, n_in, n_out, min_bond
+        )
+        return int(self._event("ModelRegistered", self._send(fn))["modelId"])
+
+    def register_optimistic(
+        self,
+        commitment: bytes,
+        fee: int,
+        min_bond: int,
+        spec: OptimisticSpec,
+        header: tuple[bytes, Sequence[bytes]],
+    ) -> int:
+        """Register an optimistic model; ``header`` = (header message, its proof at leaf 0).
+
+        Usage::
+
+            tree = program_tree(program)
+            spec = OptimisticSpec(program.program_root, start_hash(osp.start_data(program)), 1, 10)
+            model_id = reg.register_optimistic(c, fee, bond, spec, (header_message(program),
+                                               tree.proof(0)))
+        """
+        message, proof = header
+        s = (spec.program_root, spec.start_hash, spec.output_rows, spec.output_width)
+        fn = self.contract.functions.registerOptimistic(
+            commitment, fee, min_bond, s, message, list(proof)
+        )
+        return int(self._event("ModelRegistered", self._send(fn))["modelId"])
+
+    def mode_of(self, model_id: int) -> Mode:
+        """How the model's results become final. Usage: ``reg.mode_of(1) is Mode.ZK``."""
+        return Mode(self._read(self.contract.functions.modeOf(model_id)))
+
+    def min_bond_of(self, model_id: int) -> int:
+        """Least bond a claim or on-demand challenge must carry (0 for a zk model)."""
+        return int(self._read(self.contract.functions.minBondOf(model_id)))
+
+    def program_of(self, model_id: int) -> ProgramInfo:
+        """An optimistic model's program. Usage: ``reg.program_of(1).n_slots``."""
+        p = self._read(self.contract.functions.programOf(model_id))
+        return ProgramInfo(bytes(p[0]), bytes(p[1]), *(int(x) for x in p[2:]))
+
+    def input_shape_of(self, model_id: int) -> tuple[list[int], list[int]]:
+        """(rows, widths) of each input tensor of an optimistic model."""
+        rows, widths = self._read(self.contract.functions.inputShapeOf(model_id))
+        return [int(r) for r in rows], [int(w) for w in widths]
 
     def set_fee(self, model_id: int, fee: int) -> TxResult:
         return self._send(self.contract.functions.setFee(model_id, fee))
@@ -205,6 +247,117 @@ class EscrowClient(_Client):
         fn = self.contract.functions.request(model_id, input_hash, cap)
         return int(self._event("Requested", self._send(fn, value))["requestId"])
 
+    def request_with_callback(
+        self, model_id: int, input_hash: bytes, value: int, callback: tuple[str, int]
+    ) -> int:
+        """`request` whose final result is delivered to ``callback`` = (consumer, gas limit).
+
+        Usage: ``rid = esc.request_with_callback(model_id, h, fee, (consumer, 200_000))``
+        """
+        target, gas = callback
+        fn = self.contract.functions.requestWithCallback(
+            model_id, input_hash, value, _addr(target), gas
+        )
+        return int(self._event("Requested", self._send(fn, value))["requestId"])
+
+    def request_optimistic(
+        self,
+        model_id: int,
+        data: bytes,
+        value: int,
+        max_fee: int | None = None,
+        callback: tuple[str, int] = (ZERO_ADDRESS, 0),
+    ) -> int:
+        """Pay for an optimistic model on ``data`` (be32 input bytes); returns the request id.
+
+        Usage: ``rid = esc.request_optimistic(model_id, input_bytes(program, x), value=fee)``
+        """
+        cap = value if max_fee is None else max_fee
+        target, gas = callback
+        fn = self.contract.functions.requestOptimistic(model_id, data, cap, _addr(target), gas)
+        return int(self._event("OptimisticRequested", self._send(fn, value))["requestId"])
+
+    def claim(
+        self,
+        request_id: int,
+        output: bytes,
+        final_checkpoint: bytes,
+        output_proof: Sequence[bytes],
+        bond: int,
+    ) -> TxResult:
+        """Claim ``output`` (be32) with P_n and the output slot's proof, bonded. Provider only.
+
+        Usage: ``esc.claim(rid, output_bytes(y), tr.checkpoint(n - 1), proof, bond=min_bond)``
+        """
+        fn = self.contract.functions.claim(request_id, output, final_checkpoint, list(output_proof))
+        return self._send(fn, bond)
+
+    def finalize(self, request_id: int, output: bytes = b"") -> TxResult:
+        """Settle a claim whose window passed; ``output`` is needed when it has a callback."""
+        return self._send(self.contract.functions.finalize(request_id, output))
+
+    def claim_on_demand(self, request_id: int, outputs: Sequence[int], bond: int) -> TxResult:
+        """Claim output instances for an on-demand request, bonded. Provider only."""
+        return self._send(self.contract.functions.claimOnDemand(request_id, list(outputs)), bond)
+
+    def challenge_on_demand(self, request_id: int, bond: int) -> TxResult:
+        """Challenge an on-demand claim in its window; a proof is then owed by the deadline."""
+        return self._send(self.contract.functions.challengeOnDemand(request_id), bond)
+
+    def prove_on_demand(self, request_id: int, proof: bytes, instances: Sequence[int]) -> TxResult:
+        """Settle an on-demand claim with a zk proof of the claimed output (anyone)."""
+        fn = self.contract.functions.proveOnDemand(request_id, proof, list(instances))
+        return self._send(fn)
+
+    def timeout_on_demand(self, request_id: int) -> TxResult:
+        """Refund a challenged on-demand claim left unproven past its proving deadline."""
+        return self._send(self.contract.functions.timeoutOnDemand(request_id))
+
+    def get_claim(self, request_id: int) -> ClaimInfo:
+        """The claim on a request. Usage: ``esc.get_claim(rid).window_end``."""
+        c, status = self._read(self.contract.functions.claimOf(request_id))
+        return ClaimInfo(
+            c[0], int(c[1]), bytes(c[2]), bytes(c[3]), int(c[4]), int(c[5]), int(c[6]),
+            c[7], int(c[8]), int(c[9]), RequestStatus(status),
+        )  # fmt: skip
+
+    def callback_of(self, request_id: int) -> tuple[str, int]:
+        """(consumer, gas limit) of a request; the zero address when it has none."""
+        target, gas = self._read(self.contract.functions.callbackOf(request_id))
+        return str(target), int(gas)
+
+    def burned(self) -> int:
+        """Wei burned from lost bonds (held by the escrow forever)."""
+        return int(self._read(self.contract.functions.burned()))
+
+    def optimistic_request(self, request_id: int, from_block: int = 0) -> OptimisticRequest | None:
+        """The request's `OptimisticRequested` event (its input bytes); None if there is none.
+
+        Usage: ``data = esc.optimistic_request(rid).input`` (what a watcher re-executes)
+        """
+        args = self._log("OptimisticRequested", request_id, from_block)
+        if args is None:
+            return None
+        roots = [bytes(r) for r in args["inputRoots"]]
+        return OptimisticRequest(
+            request_id, int(args["modelId"]), str(args["client"]), bytes(args["input"]), roots,
+            int(args["payment"]), int(args["deadline"]),
+        )  # fmt: skip
+
+    def claimed_output(self, request_id: int, from_block: int = 0) -> bytes | None:
+        """The be32 output of the request's `Claimed` event; None if it was not claimed."""
+        args = self._log("Claimed", request_id, from_block)
+        return None if args is None else bytes(args["output"])
+
+    def _log(self, event: str, request_id: int, from_block: int) -> Any:
+        ev = self.contract.events[event]()
+        logs = call(
+            lambda: ev.get_logs(from_block=from_block, argument_filters={"requestId": request_id}),
+            self._errors,
+            f"{event} log query",
+        )
+        return logs[0]["args"] if logs else None
+
     def fulfill(self, request_id: int, proof: bytes, instances: Sequence[int]) -> FulfilResult:
         """Post a proof with its instances (inputs then outputs). Provider only."""
         fn = self.contract.functions.fulfill(request_id, proof, list(instances))
@@ -240,10 +393,5 @@ class EscrowClient(_Client):
 
     def fulfilled_outputs(self, request_id: int, from_block: int = 0) -> list[int] | None:
         """Output instances from the request's Fulfilled event; None if not fulfilled."""
-        ev = self.contract.events.Fulfilled()
-        logs = call(
-            lambda: ev.get_logs(from_block=from_block, argument_filters={"requestId": request_id}),
-            self._errors,
-            "Fulfilled log query",
-        )
-        return [int(x) for x in logs[0]["args"]["outputs"]] if logs else None
+        args = self._log("Fulfilled", request_id, from_block)
+        return None if args is None else [int(x) for x in args["outputs"]]

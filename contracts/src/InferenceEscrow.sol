@@ -1,19 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-interface IModelRegistry {
-    struct Model {
-        address owner;
-        address verifier;
-        uint256 fee;
-        bytes32 commitment;
-        uint32 nInputs;
-        uint32 nOutputs;
-        bool active;
-    }
-
-    function getModel(uint256 modelId) external view returns (Model memory);
-}
+import {IGameEscrow} from "./IGameEscrow.sol";
+import {IInferenceConsumer} from "./IInferenceConsumer.sol";
+import {IOptimisticRegistry} from "./IOptimisticRegistry.sol";
+import {Merkle} from "./Merkle.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {TensorRoot} from "./TensorRoot.sol";
 
 interface IProofVerifier {
     function verifyProof(bytes calldata proof, uint256[] calldata instances)
@@ -21,21 +14,30 @@ interface IProofVerifier {
         returns (bool);
 }
 
+/// The one thing the escrow asks of its DisputeGame at deployment.
+interface IEscrowOfGame {
+    function escrow() external view returns (address);
+}
+
 /// @title InferenceEscrow
-/// @notice A client escrows a model's fee against the hash of its input; the model's provider
-///         is paid when it posts a proof that the registered verifier accepts for exactly that
-///         input; after the deadline the client can take the payment back. All payouts are
-///         credits withdrawn with `withdraw()` (pull payments).
+/// @notice A client escrows a model's fee for one input; the model's provider is paid when the
+///         result is final: at once with a zk proof (Zk), or after a challenge window with a
+///         bonded claim that a DisputeGame (Optimistic) or a zk proof (OnDemand) can overturn
+///         (docs/optimistic.md "Requests and claims"). After the deadline an unserved request
+///         is refunded. All payouts are credits withdrawn with `withdraw()` (pull payments).
 /// @dev Overpayment: anything sent above the fee is credited back to the client at once, so
 ///      the provider earns exactly the advertised fee and a client never loses a rounding excess.
-contract InferenceEscrow {
+///      No admin and no initializer: the game is fixed at deployment (`GameMismatch`).
+contract InferenceEscrow is IGameEscrow {
     enum Status {
         None,
         Open,
         Fulfilled,
-        Refunded
+        Refunded,
+        Claimed
     }
 
+    /// What `getRequest` returns (unchanged since the zk-only escrow).
     struct Request {
         address client;
         uint64 deadline;
@@ -47,12 +49,51 @@ contract InferenceEscrow {
         bytes32 outputHash;
     }
 
+    /// @dev The stored request with its claim, six words. A claim writes words 0-2 (already
+    ///      non-zero) and 4-5 only, which keeps a MiniLM claim under its gas target. Amounts fit
+    ///      uint96: they never exceed a msg.value, and all ether is < 2**87 wei.
+    struct Entry {
+        address client;
+        uint64 deadline;
+        Status status;
+        ModelRegistry.Mode mode;
+        address provider;
+        uint64 windowEnd;
+        uint32 openGames;
+        uint64 modelId;
+        uint96 payment;
+        uint96 bond;
+        bytes32 inputHash;
+        bytes32 outputHash;
+        bytes32 finalCheckpoint;
+    }
+
+    /// The one challenge an on-demand claim can have.
+    struct Challenge {
+        address challenger;
+        uint64 proveDeadline;
+        uint256 bond;
+    }
+
+    struct Callback {
+        address target;
+        uint32 gas;
+    }
+
     error ZeroAddress();
     error ZeroTimeout();
     error TimeoutTooLong(uint64 given, uint64 max);
+    error ZeroWindow();
+    error WindowTooLong(uint64 given, uint64 max);
+    error GameMismatch(address game, address gameEscrow);
     error ModelInactive(uint256 modelId);
+    error WrongMode(uint256 modelId, ModelRegistry.Mode mode);
     error FeeAboveMax(uint256 fee, uint256 maxFee);
     error InsufficientPayment(uint256 sent, uint256 fee);
+    error AmountTooLarge(uint256 amount);
+    error CallbackGasTooHigh(uint256 gas, uint256 max);
+    error InputTooLarge(uint256 length, uint256 max);
+    error BadInputLength(uint256 got, uint256 want);
     error UnknownRequest(uint256 requestId);
     error AlreadySettled(uint256 requestId);
     error NotProvider(address caller, address provider);
@@ -60,7 +101,22 @@ contract InferenceEscrow {
     error DeadlineNotPassed(uint256 requestId, uint64 deadline);
     error WrongInstanceCount(uint256 got, uint256 expected);
     error InputMismatch(bytes32 expected, bytes32 got);
+    error OutputMismatch(bytes32 expected, bytes32 got);
     error InvalidProof();
+    error BondTooLow(uint256 sent, uint256 min);
+    error BadOutputLength(uint256 got, uint256 want);
+    error OutputNotInCheckpoint(bytes32 outputRoot, bytes32 checkpoint);
+    error ClaimNotOpen(uint256 requestId);
+    error WindowOpen(uint256 requestId, uint64 windowEnd);
+    error WindowClosed(uint256 requestId, uint64 windowEnd);
+    error GamesOpen(uint256 openGames);
+    error Challenged(uint256 requestId);
+    error NotChallenged(uint256 requestId);
+    error AlreadyChallenged(uint256 requestId);
+    error SelfChallenge();
+    error NotGame(address caller);
+    error NoOpenGames(uint256 requestId);
+    error CallbackGasTooLow(uint256 have, uint256 need);
     error NothingToWithdraw();
     error WithdrawFailed(address account, uint256 amount);
 
@@ -72,34 +128,108 @@ contract InferenceEscrow {
         uint256 payment,
         uint64 deadline
     );
+    event OptimisticRequested(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address indexed client,
+        bytes input,
+        bytes32[] inputRoots,
+        uint256 payment,
+        uint64 deadline
+    );
     event Fulfilled(
         uint256 indexed requestId, address indexed provider, bytes32 outputHash, uint256[] outputs
     );
+    event Claimed(
+        uint256 indexed requestId,
+        address indexed provider,
+        bytes output,
+        bytes32 finalCheckpoint,
+        uint256 bond,
+        uint64 windowEnd
+    );
+    event OnDemandClaimed(
+        uint256 indexed requestId,
+        address indexed provider,
+        uint256[] outputs,
+        uint256 bond,
+        uint64 windowEnd
+    );
+    event OnDemandChallenged(
+        uint256 indexed requestId, address indexed challenger, uint256 bond, uint64 proveDeadline
+    );
+    event OnDemandProven(uint256 indexed requestId, address indexed prover, uint256 paid);
+    event OnDemandTimedOut(uint256 indexed requestId, address indexed challenger, uint256 paid);
+    event Finalized(uint256 indexed requestId, address indexed provider, uint256 paid);
+    event ClaimVoided(uint256 indexed requestId, address indexed challenger, uint256 reward);
     event Refunded(uint256 indexed requestId, address indexed client, uint256 amount);
+    event CallbackFailed(uint256 indexed requestId, address indexed callback);
     event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice Longest allowed fulfil timeout. Bounded so `block.timestamp + fulfilTimeout`
     ///         can never overflow uint64 (which would make every request Panic) and so a
     ///         client's money is never locked for an unreasonable time if the provider vanishes.
     uint64 public constant MAX_FULFIL_TIMEOUT = 30 days;
+    /// @notice Longest challenge or proving window, bounded for the same two reasons.
+    uint64 public constant MAX_WINDOW = 30 days;
+    /// @notice Largest optimistic input in bytes (ModelRegistry refuses models beyond it).
+    uint256 public constant MAX_INPUT_BYTES = 16384;
+    /// @notice Share of every lost bond that is burned, in basis points; the rest goes to the
+    ///         winner. Without it a cheater caught by an honest watcher could race its own
+    ///         sock-puppet challenger, win its bond back and pay nothing for cheating.
+    uint256 public constant BURN_BPS = 5000;
+    /// @notice Most gas a client may ask a settler to forward to its callback.
+    uint256 public constant MAX_CALLBACK_GAS = 1_000_000;
+    /// @dev Gas kept back around the callback: the CALL itself (cold account) and the
+    ///      CallbackFailed event after a callee that used all its gas.
+    uint256 internal constant CALLBACK_RESERVE = 10_000;
 
-    IModelRegistry public immutable registry;
+    ModelRegistry public immutable registry;
+    address public immutable game;
     uint64 public immutable fulfilTimeout;
+    uint64 public immutable challengeWindow;
+    uint64 public immutable provingWindow;
     uint256 public requestCount;
-    mapping(uint256 => Request) private _requests;
+    /// @notice Wei burned from lost bonds: held by this contract forever, never withdrawable.
+    uint256 public burned;
+    mapping(uint256 => Entry) private _entries;
+    mapping(uint256 => Challenge) private _challenges;
+    mapping(uint256 => Callback) private _callbacks;
     mapping(address => uint256) public credits;
 
-    constructor(address registry_, uint64 fulfilTimeout_) {
-        if (registry_ == address(0)) revert ZeroAddress();
+    /// @dev The game is deployed first with this contract's predicted address; checking that
+    ///      it names this escrow back means nobody can pair the escrow with another game, and
+    ///      there is no setter or initializer to front-run.
+    constructor(
+        address registry_,
+        address game_,
+        uint64 fulfilTimeout_,
+        uint64 challengeWindow_,
+        uint64 provingWindow_
+    ) {
+        if (registry_ == address(0) || game_ == address(0)) revert ZeroAddress();
         if (fulfilTimeout_ == 0) revert ZeroTimeout();
         if (fulfilTimeout_ > MAX_FULFIL_TIMEOUT) {
             revert TimeoutTooLong(fulfilTimeout_, MAX_FULFIL_TIMEOUT);
         }
-        registry = IModelRegistry(registry_);
+        _checkWindow(challengeWindow_);
+        _checkWindow(provingWindow_);
+        address named;
+        try IEscrowOfGame(game_).escrow() returns (address e) {
+            named = e;
+        } catch {}
+        if (named != address(this)) revert GameMismatch(game_, named);
+        registry = ModelRegistry(registry_);
+        game = game_;
         fulfilTimeout = fulfilTimeout_;
+        challengeWindow = challengeWindow_;
+        provingWindow = provingWindow_;
     }
 
-    /// @notice Escrow the model's current fee for `inputHash`; `maxFee` caps what may be taken.
+    // ---- requests ------------------------------------------------------------------------
+
+    /// @notice Escrow the model's current fee for `inputHash` (Zk and OnDemand models);
+    ///         `maxFee` caps what may be taken.
     /// @dev The fee is read at execution time, not when the client quoted it, so without a cap
     ///      a provider could see the request in the mempool and front-run it with setFee to
     ///      pocket everything the client sent (clients often send a margin). FeeAboveMax makes
@@ -109,30 +239,116 @@ contract InferenceEscrow {
         payable
         returns (uint256 requestId)
     {
-        IModelRegistry.Model memory m = registry.getModel(modelId); // reverts UnknownModel
+        return _requestHashed(modelId, inputHash, maxFee, address(0), 0);
+    }
+
+    /// @notice `request` whose final result is also delivered to `callback.onResult` with at
+    ///         most `callbackGas` gas (IInferenceConsumer).
+    function requestWithCallback(
+        uint256 modelId,
+        bytes32 inputHash,
+        uint256 maxFee,
+        address callback,
+        uint256 callbackGas
+    ) external payable returns (uint256 requestId) {
+        return _requestHashed(modelId, inputHash, maxFee, callback, callbackGas);
+    }
+
+    /// @notice Escrow the fee of an optimistic model for `input`: every input tensor's values in
+    ///         slot order, row-major, 4 bytes big-endian each. The escrow commits to the input
+    ///         itself (its tensor roots), so the game starts from exactly what the client sent.
+    /// @dev The input is public (event and calldata), so any watcher can re-execute the model
+    ///      without the provider's help.
+    function requestOptimistic(
+        uint256 modelId,
+        bytes calldata input,
+        uint256 maxFee,
+        address callback,
+        uint256 callbackGas
+    ) external payable returns (uint256 requestId) {
+        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
+        (ModelRegistry.Model memory m, ModelRegistry.Mode mode) = _take(modelId, maxFee);
+        if (mode != ModelRegistry.Mode.Optimistic) revert WrongMode(modelId, mode);
+        bytes32[] memory roots = _inputRoots(modelId, input);
+        bytes32 inputHash = keccak256(abi.encodePacked(roots));
+        uint64 deadline;
+        (requestId, deadline) = _store(m, modelId, mode, inputHash, callback, callbackGas);
+        emit OptimisticRequested(requestId, modelId, msg.sender, input, roots, m.fee, deadline);
+    }
+
+    function _requestHashed(
+        uint256 modelId,
+        bytes32 inputHash,
+        uint256 maxFee,
+        address callback,
+        uint256 callbackGas
+    ) private returns (uint256 requestId) {
+        (ModelRegistry.Model memory m, ModelRegistry.Mode mode) = _take(modelId, maxFee);
+        if (mode == ModelRegistry.Mode.Optimistic) revert WrongMode(modelId, mode);
+        uint64 deadline;
+        (requestId, deadline) = _store(m, modelId, mode, inputHash, callback, callbackGas);
+        emit Requested(requestId, modelId, msg.sender, inputHash, m.fee, deadline);
+    }
+
+    /// The model's terms, with the fee taken from msg.value (any excess credited back).
+    function _take(uint256 modelId, uint256 maxFee)
+        private
+        returns (ModelRegistry.Model memory m, ModelRegistry.Mode mode)
+    {
+        m = registry.getModel(modelId); // reverts UnknownModel
         if (!m.active) revert ModelInactive(modelId);
         if (m.fee > maxFee) revert FeeAboveMax(m.fee, maxFee);
         if (msg.value < m.fee) revert InsufficientPayment(msg.value, m.fee);
         if (msg.value > m.fee) credits[msg.sender] += msg.value - m.fee;
-        uint64 deadline = uint64(block.timestamp) + fulfilTimeout;
-        requestId = ++requestCount;
-        // Provider and fee are snapshotted: later setFee/setActive/ownership changes cannot
-        // change the terms of a request that is already paid for (an ownership transfer only
-        // redirects new requests; this one settles with m.owner or refunds at the deadline).
-        _requests[requestId] = Request({
-            client: msg.sender,
-            deadline: deadline,
-            status: Status.Open,
-            provider: m.owner,
-            modelId: modelId,
-            payment: m.fee,
-            inputHash: inputHash,
-            outputHash: bytes32(0)
-        });
-        emit Requested(requestId, modelId, msg.sender, inputHash, m.fee, deadline);
+        mode = registry.modeOf(modelId);
     }
 
-    /// @notice Settle a request with a proof. `instances` = nInputs input instances, then
+    /// @dev Provider, fee and mode are snapshotted: later setFee/setActive/ownership changes
+    ///      cannot change the terms of a request that is already paid for (an ownership
+    ///      transfer only redirects new requests; this one settles with m.owner or refunds).
+    function _store(
+        ModelRegistry.Model memory m,
+        uint256 modelId,
+        ModelRegistry.Mode mode,
+        bytes32 inputHash,
+        address callback,
+        uint256 callbackGas
+    ) private returns (uint256 requestId, uint64 deadline) {
+        if (callbackGas > MAX_CALLBACK_GAS) {
+            revert CallbackGasTooHigh(callbackGas, MAX_CALLBACK_GAS);
+        }
+        deadline = uint64(block.timestamp) + fulfilTimeout;
+        requestId = ++requestCount;
+        Entry storage e = _entries[requestId];
+        (e.client, e.deadline, e.status, e.mode) = (msg.sender, deadline, Status.Open, mode);
+        (e.provider, e.modelId, e.payment) = (m.owner, uint64(modelId), _u96(m.fee));
+        e.inputHash = inputHash;
+        if (callback != address(0)) _callbacks[requestId] = Callback(callback, uint32(callbackGas));
+    }
+
+    /// Each input's tensor root (TensorRoot, SPEC §8) from the registered shapes.
+    function _inputRoots(uint256 modelId, bytes calldata input)
+        private
+        view
+        returns (bytes32[] memory roots)
+    {
+        (uint32[] memory rows, uint32[] memory widths) = registry.inputShapeOf(modelId);
+        uint256 want;
+        for (uint256 k; k < rows.length; ++k) {
+            want += uint256(rows[k]) * widths[k] * 4;
+        }
+        if (input.length != want) revert BadInputLength(input.length, want);
+        roots = new bytes32[](rows.length);
+        uint256 offset;
+        for (uint256 k; k < rows.length; ++k) {
+            roots[k] = TensorRoot.ofBe32(input, offset, rows[k], widths[k]);
+            offset += uint256(rows[k]) * widths[k] * 4;
+        }
+    }
+
+    // ---- zk: fulfil with a proof -----------------------------------------------------------
+
+    /// @notice Settle a Zk request with a proof. `instances` = nInputs input instances, then
     ///         nOutputs outputs, exactly as registered.
     /// @dev Only the provider may fulfil: a valid proof seen in the mempool could otherwise be
     ///      copied and front-run by anyone to steal the fee. Replay protection is the input
@@ -144,33 +360,169 @@ contract InferenceEscrow {
     function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances)
         external
     {
-        Request storage r = _open(requestId);
-        if (msg.sender != r.provider) revert NotProvider(msg.sender, r.provider);
-        if (block.timestamp > r.deadline) revert DeadlinePassed(requestId, r.deadline);
-        IModelRegistry.Model memory m = registry.getModel(r.modelId);
-        uint256 n = m.nInputs;
-        uint256 expected = n + m.nOutputs; // uint256 sum: two uint32s cannot overflow it
-        if (instances.length != expected) revert WrongInstanceCount(instances.length, expected);
-        bytes32 got = _hashWords(instances[:n]);
-        if (got != r.inputHash) revert InputMismatch(r.inputHash, got);
+        Entry storage e = _serve(requestId, ModelRegistry.Mode.Zk);
+        (address verifier, uint256 n) = _zkLayout(e, instances);
         bytes32 outHash = _hashWords(instances[n:]);
         // Effects before the interaction: if the proof is bad the whole call reverts anyway.
-        r.status = Status.Fulfilled;
-        r.outputHash = outHash;
-        credits[r.provider] += r.payment;
-        _verify(m.verifier, proof, instances);
-        emit Fulfilled(requestId, r.provider, outHash, instances[n:]);
+        e.status = Status.Fulfilled;
+        e.outputHash = outHash;
+        credits[e.provider] += e.payment;
+        _verify(verifier, proof, instances);
+        emit Fulfilled(requestId, e.provider, outHash, instances[n:]);
+        _deliver(requestId, _packWords(instances[n:]));
     }
 
-    /// @notice After the deadline an unfulfilled request's payment is credited to its client.
+    /// @notice After the deadline an unserved request's payment is credited to its client.
     ///         Anyone may trigger it; the money can only go to the client.
     function refund(uint256 requestId) external {
-        Request storage r = _open(requestId);
-        if (block.timestamp <= r.deadline) revert DeadlineNotPassed(requestId, r.deadline);
-        r.status = Status.Refunded;
-        credits[r.client] += r.payment;
-        emit Refunded(requestId, r.client, r.payment);
+        Entry storage e = _open(requestId);
+        if (block.timestamp <= e.deadline) revert DeadlineNotPassed(requestId, e.deadline);
+        e.status = Status.Refunded;
+        credits[e.client] += e.payment;
+        emit Refunded(requestId, e.client, e.payment);
     }
+
+    // ---- optimistic: claim, games, finalize --------------------------------------------------
+
+    /// @notice Claim `output` for an optimistic request, bonded with msg.value. `output` is the
+    ///         output tensor as be32 values; `outputProof` shows its tensor root at the output
+    ///         slot of `finalCheckpoint` (P_n), so the claimed output is the one the game plays.
+    function claim(
+        uint256 requestId,
+        bytes calldata output,
+        bytes32 finalCheckpoint,
+        bytes32[] calldata outputProof
+    ) external payable {
+        Entry storage e = _serve(requestId, ModelRegistry.Mode.Optimistic);
+        _checkBond(e.modelId);
+        _checkOutput(registry.programOf(e.modelId), output, finalCheckpoint, outputProof);
+        uint64 windowEnd = _claimWith(e, keccak256(output));
+        e.finalCheckpoint = finalCheckpoint;
+        emit Claimed(requestId, e.provider, output, finalCheckpoint, msg.value, windowEnd);
+    }
+
+    /// @notice Final once the window has passed with no game open and no open challenge; pays
+    ///         fee + bond to the provider. Anyone may call it. With a callback, `output` must be
+    ///         the claimed output (its hash is what was claimed) and is delivered.
+    function finalize(uint256 requestId, bytes calldata output) external {
+        Entry storage e = _claimed(requestId);
+        if (block.timestamp <= e.windowEnd) revert WindowOpen(requestId, e.windowEnd);
+        if (e.openGames != 0) revert GamesOpen(e.openGames);
+        if (e.mode == ModelRegistry.Mode.OnDemand && _challenges[requestId].challenger != address(0))
+        {
+            revert Challenged(requestId);
+        }
+        bool hasCallback = _callbacks[requestId].target != address(0);
+        bytes32 got = keccak256(output);
+        if (hasCallback && got != e.outputHash) revert OutputMismatch(e.outputHash, got);
+        e.status = Status.Fulfilled;
+        uint256 paid = uint256(e.payment) + e.bond;
+        credits[e.provider] += paid;
+        emit Finalized(requestId, e.provider, paid);
+        if (hasCallback) _deliver(requestId, output);
+    }
+
+    /// @notice A DisputeGame opened a game on the claim (only the game; claim open, in window).
+    function gameOpened(uint256 requestId) external {
+        if (msg.sender != game) revert NotGame(msg.sender);
+        Entry storage e = _entries[requestId];
+        if (e.status != Status.Claimed || e.mode != ModelRegistry.Mode.Optimistic) {
+            revert ClaimNotOpen(requestId);
+        }
+        if (block.timestamp > e.windowEnd) revert WindowClosed(requestId, e.windowEnd);
+        e.openGames += 1;
+    }
+
+    /// @notice A game on the claim ended. The first `providerLost` voids the claim: the client
+    ///         is refunded and `challenger` gets half the provider's bond (the rest is burned).
+    /// @dev Later losses on a voided claim only close their game: the bond is paid out once.
+    function gameResolved(uint256 requestId, bool providerLost, address challenger) external {
+        if (msg.sender != game) revert NotGame(msg.sender);
+        Entry storage e = _entries[requestId];
+        if (e.openGames == 0) revert NoOpenGames(requestId);
+        e.openGames -= 1;
+        if (!providerLost || e.status != Status.Claimed) return;
+        e.status = Status.Refunded;
+        credits[e.client] += e.payment;
+        uint256 reward = _reward(e.bond);
+        credits[challenger] += reward;
+        emit Refunded(requestId, e.client, e.payment);
+        emit ClaimVoided(requestId, challenger, reward);
+    }
+
+    // ---- zk on demand: claim, challenge, prove or time out -----------------------------------
+
+    /// @notice Claim `outputs` for an OnDemand request, bonded with msg.value; a zk proof is
+    ///         owed only if someone challenges within the window.
+    function claimOnDemand(uint256 requestId, uint256[] calldata outputs) external payable {
+        Entry storage e = _serve(requestId, ModelRegistry.Mode.OnDemand);
+        (, uint32 nOutputs) = registry.layoutOf(e.modelId);
+        if (outputs.length != nOutputs) revert WrongInstanceCount(outputs.length, nOutputs);
+        _checkBond(e.modelId);
+        uint64 windowEnd = _claimWith(e, _hashWords(outputs));
+        emit OnDemandClaimed(requestId, e.provider, outputs, msg.value, windowEnd);
+    }
+
+    /// @notice Challenge an on-demand claim in its window with a bond ≥ minBond; the provider
+    ///         (or anyone) must then prove within the proving window or the claim is refunded.
+    function challengeOnDemand(uint256 requestId) external payable {
+        Entry storage e = _claimedIn(requestId, ModelRegistry.Mode.OnDemand);
+        if (block.timestamp > e.windowEnd) revert WindowClosed(requestId, e.windowEnd);
+        if (msg.sender == e.provider) revert SelfChallenge();
+        Challenge storage c = _challenges[requestId];
+        if (c.challenger != address(0)) revert AlreadyChallenged(requestId);
+        _checkBond(e.modelId);
+        uint64 proveDeadline = uint64(block.timestamp) + provingWindow;
+        (c.challenger, c.proveDeadline, c.bond) = (msg.sender, proveDeadline, msg.value);
+        emit OnDemandChallenged(requestId, msg.sender, msg.value, proveDeadline);
+    }
+
+    /// @notice Settle an on-demand claim with a zk proof of exactly the claimed output. Anyone
+    ///         may send it (a valid proof is the truth and pays only the provider): fee + bond,
+    ///         plus half the challenger's bond if challenged (the other half is burned).
+    function proveOnDemand(uint256 requestId, bytes calldata proof, uint256[] calldata instances)
+        external
+    {
+        Entry storage e = _claimedIn(requestId, ModelRegistry.Mode.OnDemand);
+        Challenge storage c = _challenges[requestId];
+        if (c.challenger != address(0)) {
+            if (block.timestamp > c.proveDeadline) {
+                revert DeadlinePassed(requestId, c.proveDeadline);
+            }
+        } else if (block.timestamp > e.windowEnd) {
+            revert WindowClosed(requestId, e.windowEnd);
+        }
+        (address verifier, uint256 n) = _zkLayout(e, instances);
+        bytes32 got = _hashWords(instances[n:]);
+        if (got != e.outputHash) revert OutputMismatch(e.outputHash, got);
+        e.status = Status.Fulfilled;
+        uint256 paid = uint256(e.payment) + e.bond;
+        if (c.challenger != address(0)) paid += _reward(c.bond);
+        credits[e.provider] += paid;
+        _verify(verifier, proof, instances);
+        emit Fulfilled(requestId, e.provider, got, instances[n:]);
+        emit OnDemandProven(requestId, msg.sender, paid);
+        _deliver(requestId, _packWords(instances[n:]));
+    }
+
+    /// @notice A challenged claim with no proof by the proving deadline: the client is refunded
+    ///         and the challenger gets its bond back plus half the provider's (half is burned).
+    function timeoutOnDemand(uint256 requestId) external {
+        Entry storage e = _claimedIn(requestId, ModelRegistry.Mode.OnDemand);
+        Challenge storage c = _challenges[requestId];
+        if (c.challenger == address(0)) revert NotChallenged(requestId);
+        if (block.timestamp <= c.proveDeadline) {
+            revert DeadlineNotPassed(requestId, c.proveDeadline);
+        }
+        e.status = Status.Refunded;
+        credits[e.client] += e.payment;
+        uint256 paid = c.bond + _reward(e.bond);
+        credits[c.challenger] += paid;
+        emit Refunded(requestId, e.client, e.payment);
+        emit OnDemandTimedOut(requestId, c.challenger, paid);
+    }
+
+    // ---- money ---------------------------------------------------------------------------
 
     function withdraw() external {
         uint256 amount = credits[msg.sender];
@@ -181,25 +533,177 @@ contract InferenceEscrow {
         emit Withdrawn(msg.sender, amount);
     }
 
+    // ---- reads ---------------------------------------------------------------------------
+
     function getRequest(uint256 requestId) external view returns (Request memory) {
-        Request memory r = _requests[requestId];
-        if (r.status == Status.None) revert UnknownRequest(requestId);
-        return r;
+        Entry storage e = _entries[requestId];
+        if (e.status == Status.None) revert UnknownRequest(requestId);
+        return Request(
+            e.client,
+            e.deadline,
+            e.status,
+            e.provider,
+            e.modelId,
+            e.payment,
+            e.inputHash,
+            e.outputHash
+        );
     }
 
-    /// @notice True once a verified output is recorded (a refunded request is never final).
+    /// @notice The claim on `requestId` and its request's status (all zero when there is none).
+    function claimOf(uint256 requestId) external view returns (ClaimInfo memory info, uint8) {
+        Entry storage e = _entries[requestId];
+        Challenge storage c = _challenges[requestId];
+        info = ClaimInfo(
+            e.provider,
+            e.modelId,
+            e.inputHash,
+            e.finalCheckpoint,
+            e.bond,
+            e.windowEnd,
+            e.openGames,
+            c.challenger,
+            c.proveDeadline,
+            c.bond
+        );
+        return (info, uint8(e.status));
+    }
+
+    /// @notice The request's mode (snapshotted when it was made).
+    function modeOf(uint256 requestId) external view returns (ModelRegistry.Mode) {
+        return _entries[requestId].mode;
+    }
+
+    /// @notice The consumer and gas limit the final result is delivered with (zero if none).
+    function callbackOf(uint256 requestId) external view returns (address, uint256) {
+        Callback memory cb = _callbacks[requestId];
+        return (cb.target, cb.gas);
+    }
+
+    /// @notice True once a result is final (a refunded or voided request is never final).
     function isFinalized(uint256 requestId) external view returns (bool) {
-        return _requests[requestId].status == Status.Fulfilled;
+        return _entries[requestId].status == Status.Fulfilled;
     }
 
     function outputHash(uint256 requestId) external view returns (bytes32) {
-        return _requests[requestId].outputHash;
+        return _entries[requestId].outputHash;
     }
 
-    function _open(uint256 requestId) private view returns (Request storage r) {
-        r = _requests[requestId];
-        if (r.status == Status.None) revert UnknownRequest(requestId);
-        if (r.status != Status.Open) revert AlreadySettled(requestId);
+    // ---- internals -----------------------------------------------------------------------
+
+    function _checkWindow(uint64 window) private pure {
+        if (window == 0) revert ZeroWindow();
+        if (window > MAX_WINDOW) revert WindowTooLong(window, MAX_WINDOW);
+    }
+
+    function _open(uint256 requestId) private view returns (Entry storage e) {
+        e = _entries[requestId];
+        if (e.status == Status.None) revert UnknownRequest(requestId);
+        if (e.status != Status.Open) revert AlreadySettled(requestId);
+    }
+
+    /// An open request of `mode`, served by its provider before the deadline.
+    function _serve(uint256 requestId, ModelRegistry.Mode mode)
+        private
+        view
+        returns (Entry storage e)
+    {
+        e = _open(requestId);
+        if (e.mode != mode) revert WrongMode(e.modelId, e.mode);
+        if (msg.sender != e.provider) revert NotProvider(msg.sender, e.provider);
+        if (block.timestamp > e.deadline) revert DeadlinePassed(requestId, e.deadline);
+    }
+
+    function _claimed(uint256 requestId) private view returns (Entry storage e) {
+        e = _entries[requestId];
+        if (e.status == Status.None) revert UnknownRequest(requestId);
+        if (e.status != Status.Claimed) revert ClaimNotOpen(requestId);
+    }
+
+    function _claimedIn(uint256 requestId, ModelRegistry.Mode mode)
+        private
+        view
+        returns (Entry storage e)
+    {
+        e = _claimed(requestId);
+        if (e.mode != mode) revert WrongMode(e.modelId, e.mode);
+    }
+
+    function _checkBond(uint256 modelId) private view {
+        uint256 minBond = registry.minBondOf(modelId);
+        if (msg.value < minBond) revert BondTooLow(msg.value, minBond);
+    }
+
+    /// Records a claim (status, bond, output hash, window) and returns its window's end.
+    function _claimWith(Entry storage e, bytes32 outHash) private returns (uint64 windowEnd) {
+        windowEnd = uint64(block.timestamp) + challengeWindow;
+        (e.status, e.windowEnd, e.bond) = (Status.Claimed, windowEnd, _u96(msg.value));
+        e.outputHash = outHash;
+    }
+
+    /// The output's tensor root must sit at the output slot of `checkpoint`, at the depth a
+    /// checkpoint over nSlots slots has (so no inner node passes as a slot).
+    function _checkOutput(
+        IOptimisticRegistry.Program memory p,
+        bytes calldata output,
+        bytes32 checkpoint,
+        bytes32[] calldata proof
+    ) private pure {
+        uint256 want = uint256(p.outputRows) * p.outputWidth * 4;
+        if (output.length != want) revert BadOutputLength(output.length, want);
+        bytes32 root = TensorRoot.ofBe32(output, 0, p.outputRows, p.outputWidth);
+        uint256 depth = Merkle.depthFor(uint256(p.nInputs) + p.nWeights + p.nSteps);
+        if (proof.length != depth) revert Merkle.WrongDepth(proof.length, depth);
+        if (Merkle.root(root, p.outputSlot, proof) != checkpoint) {
+            revert OutputNotInCheckpoint(root, checkpoint);
+        }
+    }
+
+    /// Verifier and input count of the request's zk model; checks the layout and the inputs.
+    function _zkLayout(Entry storage e, uint256[] calldata instances)
+        private
+        view
+        returns (address verifier, uint256 n)
+    {
+        ModelRegistry.Model memory m = registry.getModel(e.modelId);
+        n = m.nInputs;
+        uint256 expected = n + m.nOutputs; // uint256 sum: two uint32s cannot overflow it
+        if (instances.length != expected) revert WrongInstanceCount(instances.length, expected);
+        bytes32 got = _hashWords(instances[:n]);
+        if (got != e.inputHash) revert InputMismatch(e.inputHash, got);
+        verifier = m.verifier;
+    }
+
+    /// The winner's share of a lost bond; the rest is burned (BURN_BPS).
+    function _reward(uint256 lost) private returns (uint256) {
+        uint256 burn = lost * BURN_BPS / 10_000;
+        burned += burn;
+        return lost - burn;
+    }
+
+    function _u96(uint256 amount) private pure returns (uint96) {
+        if (amount > type(uint96).max) revert AmountTooLarge(amount);
+        return uint96(amount);
+    }
+
+    /// @dev Delivers a final result to the request's consumer, if any, after every state
+    ///      change (checks-effects-interactions). The callee gets exactly the client's gas
+    ///      limit: the caller must forward enough (CallbackGasTooLow), so a settler cannot
+    ///      starve the callback on purpose; a callback that reverts or burns its gas only emits
+    ///      CallbackFailed, so no consumer can block settlement. No return data is copied.
+    function _deliver(uint256 requestId, bytes memory output) private {
+        Callback memory cb = _callbacks[requestId];
+        if (cb.target == address(0)) return;
+        bytes memory data = abi.encodeCall(IInferenceConsumer.onResult, (requestId, output));
+        (address target, uint256 limit) = (cb.target, cb.gas);
+        // EIP-150 forwards at most 63/64 of what is left; ask for enough that the cap binds.
+        uint256 need = limit * 64 / 63 + CALLBACK_RESERVE;
+        if (gasleft() < need) revert CallbackGasTooLow(gasleft(), need);
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(limit, target, 0, add(data, 32), mload(data), 0, 0)
+        }
+        if (!ok) emit CallbackFailed(requestId, target);
     }
 
     /// @dev keccak256 of the 32-byte words, i.e. keccak256(abi.encodePacked(words)).
@@ -209,6 +713,14 @@ contract InferenceEscrow {
             let len := mul(words.length, 32)
             calldatacopy(ptr, words.offset, len)
             h := keccak256(ptr, len)
+        }
+    }
+
+    /// @dev abi.encodePacked(words): what a zk consumer receives, hashing to the output hash.
+    function _packWords(uint256[] calldata words) private pure returns (bytes memory out) {
+        out = new bytes(words.length * 32);
+        assembly ("memory-safe") {
+            calldatacopy(add(out, 32), words.offset, mload(out))
         }
     }
 

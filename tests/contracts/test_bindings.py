@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from contracts.bindings import _base_tx, _send_raw, core_error_table, deploy
+from contracts.bindings import _base_tx, _send_raw, core_error_table, create_address, deploy
 from contracts.build import load_artifact
 from contracts.chain import rpc_call
 from contracts.clients import EscrowClient
@@ -19,10 +19,21 @@ INPUTS = [1, 2, 3, 4]
 OUTPUTS = [5, 6, 7]
 PROOF = b"\xef" * 64
 GAS = 1_000_000
+WINDOW = 3600
+
+
+def _game_for_next_escrow(env: Env) -> str:
+    """A MockGame naming the address the deployer's next deployment (the escrow) will get."""
+    nonce = env.w3.eth.get_transaction_count(env.deployer.address)  # type: ignore[arg-type]
+    escrow_at = create_address(env.deployer.address, nonce + 1)
+    game_args = (escrow_at, env.dep.registry, env.dep.registry, WINDOW, 16)
+    return deploy(env.w3, env.deployer, load_artifact("MockGame"), *game_args)
 
 
 def _deploy_escrow(env: Env, timeout: int) -> str:
-    return deploy(env.w3, env.deployer, load_artifact("InferenceEscrow"), env.dep.registry, timeout)
+    game = _game_for_next_escrow(env)
+    args = (env.dep.registry, game, timeout, WINDOW, WINDOW)
+    return deploy(env.w3, env.deployer, load_artifact("InferenceEscrow"), *args)
 
 
 @pytest.mark.parametrize("timeout", [MAX_FULFIL_TIMEOUT + 1, 2**64 - 1])
@@ -54,7 +65,9 @@ def test_mined_constructor_revert_is_named(env: Env) -> None:
     art = load_artifact("InferenceEscrow")
     factory = env.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
     base = {**_base_tx(env.w3, env.deployer, 0), "gas": 3_000_000}
-    tx = factory.constructor(env.dep.registry, 0).build_transaction(base)
+    tx = factory.constructor(env.dep.registry, env.dep.game, 0, WINDOW, WINDOW).build_transaction(
+        base
+    )
     with pytest.raises(ContractRevert) as exc:
         _send_raw(env.w3, env.deployer, dict(tx), core_error_table())
     assert exc.value.name == "ZeroTimeout"

@@ -1,0 +1,144 @@
+"""Shared pieces of the optimistic-escrow tests: a MockGame deployment, real digits programs
+and traces, registration from a program, and the honest claim of a trace.
+
+The escrow is tested against MockGame, which forwards `open`/`resolve` to the escrow's game
+hooks, so the escrow's side of a dispute is exercised without playing a game.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from eth_abi.abi import encode
+from eth_hash.auto import keccak
+from web3 import Web3
+
+from contracts.bindings import CoreParams, Deployment, deploy_core
+from contracts.build import load_artifact
+from contracts.clients import EscrowClient, OptimisticSpec, RegistryClient
+from contracts.signer import Signer
+from disputes.commitments import merkle
+from disputes.commitments.descriptor import CONFIG_KEYS, header_message, program_tree
+from disputes.execution.executor import load_program
+from disputes.game.encoding import input_bytes, output_bytes, start_hash
+from disputes.osp import start_data
+from disputes.program.ir import SPEC_VERSION, Program
+from disputes.tracing.trace import Trace, trace
+from tests.contracts.conftest import TIMEOUT, Env
+
+FEE = 10**15
+MIN_BOND = 10**16
+WINDOW = 3600
+PROVING = 1800
+MOCK_PARAMS = CoreParams(challenge_window=WINDOW, proving_window=PROVING, game_artifact="MockGame")
+
+
+@dataclass
+class MockEnv:
+    """The session chain with a second core deployment whose game is a MockGame."""
+
+    env: Env
+    dep: Deployment
+
+    def registry(self, signer: Signer | None = None) -> RegistryClient:
+        return RegistryClient(self.env.w3, self.dep.registry, signer)
+
+    def escrow(self, signer: Signer | None = None) -> EscrowClient:
+        return EscrowClient(self.env.w3, self.dep.escrow, signer)
+
+    def game(self) -> Any:
+        abi = load_artifact("MockGame").abi
+        return self.env.w3.eth.contract(address=Web3.to_checksum_address(self.dep.game), abi=abi)
+
+
+def mock_deployment(chain_env: Env) -> Deployment:
+    """Core contracts with a MockGame (module fixtures call it outside any test's snapshot)."""
+    return deploy_core(chain_env.w3, chain_env.deployer, TIMEOUT, MOCK_PARAMS)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One real run of a program and its honest claim: input, output, P_n and the output proof."""
+
+    program: Program
+    trace: Trace
+    input: bytes
+    output: bytes
+    final: bytes
+    output_proof: list[bytes]
+
+    @property
+    def output_rows(self) -> tuple[int, int]:
+        rows = merkle.as_rows(self.trace.slot_tensor(self.program.output_slot))
+        return int(rows.shape[0]), int(rows.shape[1])
+
+
+def digits_case(registry: Any, name: str = "digits-mlp", sample: int = 0) -> Case:
+    """Trace of a digits model on a test image, with its honest claim."""
+    from models.digits import load_digits_split
+
+    program = load_program(registry.onnx_path(name))
+    x = load_digits_split().x_test[sample].reshape(program.inputs[0].shape)
+    inputs = {program.inputs[0].name: x}
+    tr = trace(program, inputs)
+    n = len(program.steps)
+    out = tr.slot_tensor(program.output_slot)
+    proof = tr.checkpoint_proof(n - 1, program.output_slot)
+    return Case(
+        program, tr, input_bytes(program, inputs), output_bytes(out), tr.checkpoint(n - 1), proof
+    )
+
+
+def spec_of(program: Program) -> OptimisticSpec:
+    """The OptimisticSpec a program registers with (output shape as rows × width)."""
+    shape = program.slot_shape(program.output_slot)
+    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    width = int(shape[-1]) if shape else 1
+    return OptimisticSpec(program.program_root, start_hash(start_data(program)), rows, width)
+
+
+def register_program(
+    reg: RegistryClient, program: Program, commitment: bytes = b"\x0a" * 32, bond: int = MIN_BOND
+) -> int:
+    """Register `program` as an optimistic model with its real header and header proof."""
+    header = (header_message(program), program_tree(program).proof(0))
+    return reg.register_optimistic(commitment, FEE, bond, spec_of(program), header)
+
+
+def synthetic_header(
+    n_weights: int,
+    n_steps: int,
+    output_slot: int,
+    input_shapes: Sequence[Sequence[int]],
+    version: int = SPEC_VERSION,
+) -> bytes:
+    """A header message (SPEC §8 layout) with chosen counts, for registry edge cases."""
+    n_in = len(input_shapes)
+    body = encode(
+        ["uint256", "int256[]", "uint256", "uint256", "uint256", "uint256", "uint256[][]",
+         "uint256[]", "int256[]", "uint256[][]", "int256[]", "bytes32"],
+        [version, [0] * len(CONFIG_KEYS), n_in, n_weights, n_steps, output_slot,
+         [list(s) for s in input_shapes], [0] * n_in, [0] * n_in, [], [], bytes(32)],
+    )  # fmt: skip
+    return b"\x04" + body
+
+
+def header_tree(header: bytes, n_leaves: int) -> merkle.MerkleTree:
+    """A program tree whose leaf 0 is `header` and whose other leaves are dummies."""
+    leaves = [bytes(keccak(header))] + [
+        bytes(keccak(bytes([7, k % 256]))) for k in range(1, n_leaves)
+    ]
+    return merkle.MerkleTree.from_leaves(leaves)
+
+
+def register_synthetic(
+    reg: RegistryClient, header: bytes, n_leaves: int, out: tuple[int, int] = (1, 10)
+) -> int:
+    """Register a synthetic header under a tree of `n_leaves` leaves."""
+    tree = header_tree(header, n_leaves)
+    spec = OptimisticSpec(tree.root, b"\x05" * 32, *out)
+    commitment = bytes(keccak(header + n_leaves.to_bytes(4, "big")))
+    return reg.register_optimistic(commitment, FEE, MIN_BOND, spec, (header, tree.proof(0)))
