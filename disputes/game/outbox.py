@@ -10,15 +10,20 @@ execute only once, so the move lands at most once.
 Usage::
 
     outbox = Outbox(w3, signer, store, error_table)
-    tx = outbox.send("game:3:Dissect:ab12…", "bisect", contract.functions.bisect(3, points))
+    tx = outbox.send("game:3:DISSECT:0-9", "bisect", contract.functions.bisect(3, points))
+    sender = ChainSender(outbox, {"game": game.contract, "escrow": escrow.contract})
+    sender.send("timeout:3", Call("game", "timeout", (3,)), game_id=3)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.crypto import keccak
 from web3 import Web3
+from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
@@ -161,4 +166,35 @@ class Outbox:
             int(receipt["gasUsed"]),
             int(receipt["effectiveGasPrice"]),
             list(receipt["logs"]),
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    """One contract call to make: the contract (``"game"``, ``"escrow"``), function, args, wei."""
+
+    target: str
+    fn: str
+    args: tuple[Any, ...] = ()
+    value: int = 0
+
+
+class ChainSender:
+    """Sends `Call`s to named contracts through an `Outbox` (what an agent sends with)."""
+
+    def __init__(self, outbox: Outbox, contracts: Mapping[str, Contract]) -> None:
+        self.outbox = outbox
+        self.contracts = dict(contracts)
+
+    @property
+    def address(self) -> str:
+        return self.outbox.sender
+
+    def send(
+        self, key: str, call: Call, *, game_id: int | None = None, request_id: int | None = None
+    ) -> TxResult:
+        """Send `call` once for `key` (see ``Outbox.send``)."""
+        fn = self.contracts[call.target].functions[call.fn](*call.args)
+        return self.outbox.send(
+            key, call.fn, fn, value=call.value, game_id=game_id, request_id=request_id
         )

@@ -136,7 +136,7 @@ class GameRecord:
     player: str
     role: Role
     request_id: int
-    phase: str = "Dissect"
+    phase: str = ""
     status: GameStatus = "playing"
     last_tx: str | None = None
     winner: str | None = None
