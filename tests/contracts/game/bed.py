@@ -4,9 +4,12 @@ register a traced program, post a claim, open a game and check how it was settle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import onnx
 from eth_hash.auto import keccak
+from onnx import TensorProto, helper
 from web3 import Web3
 from web3.contract import Contract
 
@@ -17,8 +20,8 @@ from contracts.game_client import GameClient, Phase, Reason
 from contracts.reverts import error_table
 from contracts.signer import Signer
 from disputes.game.encoding import input_roots, inputs_hash, start_hash
-from disputes.game.local import PlayRecord, Strategy, honest, play_local
-from disputes.game.solver import Role
+from disputes.game.local import PlayRecord, Strategy, honest, play_local, read_state
+from disputes.game.solver import GameState, Role, next_move, role_to_move
 from disputes.game.view import TraceView, View
 from disputes.osp.osp import start_data
 from disputes.program.ir import Program
@@ -47,27 +50,28 @@ class Bed:
         return GameClient(self.env.w3, self.game, signer)
 
     def _mock_send(self, fn: Any) -> None:
-        send(self.env.w3, self.env.deployer, fn, error_table(self.mock.abi))
+        send(self.env.w3, self.env.deployer, fn, error_table(load_artifact("MockGameEscrow").abi))
 
     def model_of(self, program: Program) -> int:
-        """Register `program` on the mock registry once; returns its model id."""
-        if id(program) not in self.models:
-            model_id = len(self.models) + 1
-            n_in, n_w = len(program.inputs), len(program.weights)
-            out_shape = program.slot_shape(program.output_slot)
-            spec = (
-                program.program_root,
-                start_hash(start_data(program)),
-                n_in,
-                n_w,
-                len(program.steps),
-                program.output_slot,
-                max(1, _prod(out_shape[:-1])),
-                out_shape[-1] if out_shape else 1,
-            )
-            self._mock_send(self.mock.functions.setProgram(model_id, spec, MIN_BOND))
-            self.models[id(program)] = model_id
-        return self.models[id(program)]
+        """Register `program` on the mock registry; returns its model id.
+
+        Set on every call: the chain is rolled back after each test, this object is not.
+        """
+        model_id = self.models.setdefault(id(program), len(self.models) + 1)
+        n_in, n_w = len(program.inputs), len(program.weights)
+        out_shape = program.slot_shape(program.output_slot)
+        spec = (
+            program.program_root,
+            start_hash(start_data(program)),
+            n_in,
+            n_w,
+            len(program.steps),
+            program.output_slot,
+            max(1, _prod(out_shape[:-1])),
+            out_shape[-1] if out_shape else 1,
+        )
+        self._mock_send(self.mock.functions.setProgram(model_id, spec, MIN_BOND))
+        return model_id
 
     def claim(self, rid: int, trace: Trace, final: bytes, provider: Signer) -> None:
         """Post the provider's claim on request `rid` with final checkpoint `final`."""
@@ -144,6 +148,7 @@ def play(
     challenger: Strategy | None = None,
     challenger_view: View | None = None,
     *,
+    asserter: Strategy | None = None,
     challenger_final: bytes | None = None,
 ) -> Played:
     """Claim with the asserter view's P_n, open with the challenger's, play to the end."""
@@ -160,7 +165,7 @@ def play(
         bed.client(env.provider),
         bed.client(env.client),
         gid,
-        honest(Role.ASSERTER, asserter_view),
+        asserter or honest(Role.ASSERTER, asserter_view),
         challenger or honest(Role.CHALLENGER, mine, trace),
         bed.advance,
     )
@@ -187,3 +192,36 @@ def check_settled(bed: Bed, played: Played, *, provider_lost: bool, credits_befo
         assert client.burned() == burned_before + BOND // 2
     assert bed.resolutions()[-1] == (played.rid, provider_lost, env.client.address)
     assert bed.open_games(played.rid) == 0
+
+
+def drive_to(
+    bed: Bed, gid: int, phase: Phase, asserter: View, challenger: View, tr: Trace
+) -> GameState:
+    """Play the solver's moves for both sides until the game is in `phase`; its state then."""
+    env = bed.env
+    clients = {Role.ASSERTER: bed.client(env.provider), Role.CHALLENGER: bed.client(env.client)}
+    views = {Role.ASSERTER: asserter, Role.CHALLENGER: challenger}
+    for _ in range(200):
+        state = read_state(clients[Role.ASSERTER], gid)
+        if state.info.phase == phase:
+            return state
+        role = role_to_move(state.info.phase)
+        move = next_move(role, state, views[role], tr)
+        assert move is not None, (state.info.phase, role)
+        clients[role].move(move.fn, move.args)
+    raise AssertionError(f"game {gid} never reached {phase.name}")
+
+
+def one_step_program(path: Path) -> Path:
+    """x[3,5] → Relu: a program of one step (no weights) over three rows (one padding leaf)."""
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "one",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 5])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
