@@ -9,7 +9,10 @@
         ├── ExecutionInputError    (wrong input name, shape or dtype; out-of-range token ids)
         ├── BoundsError            (a value would overflow the exact integer range)
         ├── TraceError             (a step index, row or element outside the trace)
-        └── MerkleError            (a bad tree, proof or index; keccak C library missing)
+        ├── MerkleError            (a bad tree, proof or index; keccak C library missing)
+        ├── AgentError             (a game or claim an agent cannot play: unknown, not ours,
+        │                           a model not built here, a closed window)
+        └── GameStoreError         (the agents' database cannot be opened, read or written)
 
 Other engineers may add classes here (e.g. ``MerkleError``); nothing is ever renamed.
 """
@@ -45,3 +48,11 @@ class TraceError(DisputeError):
 
 class MerkleError(DisputeError):
     """A Merkle tree, proof or the keccak C library (missing compiler, bad sizes, bad index)."""
+
+
+class AgentError(DisputeError):
+    """A game or claim the dispute agent cannot act on (unknown, not ours, no local model)."""
+
+
+class GameStoreError(DisputeError):
+    """The dispute agents' database could not be opened, read or written."""

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Protocol, cast
 
 from web3 import Web3
@@ -28,26 +27,23 @@ from contracts.bindings import Deployment, TxResult
 from contracts.clients import EscrowClient, RegistryClient
 from contracts.errors import ContractRevert
 from contracts.game_client import GameClient, GameInfo, Phase, Resolution
-from contracts.records import ClaimInfo, OptimisticRequest, ProgramInfo, RequestStatus
+from contracts.records import ClaimInfo, RequestStatus
 from contracts.signer import Signer
-from disputes.errors import DisputeError
-from disputes.game.encoding import inputs_from_bytes
+from disputes.errors import AgentError
+from disputes.game.encoding import input_roots
 from disputes.game.local import read_state
 from disputes.game.outbox import Call, ChainSender
 from disputes.game.solver import GameState, Move, Role, next_move, role_to_move
 from disputes.game.store import GameRecord, GameStatus, GameStore
+from disputes.game.traces import Programs, RequestTraces
 from disputes.game.view import TraceView, View
-from disputes.program.ir import Program
-from disputes.tracing.trace import Trace, trace
+from disputes.osp.osp import start_data
+from disputes.tracing.trace import Trace
 
 Progress = Callable[[str, float], None]
 Solver = Callable[[Role, GameState, View, Trace | None], Move | None]
 ViewFactory = Callable[[Role, Trace], View]
 DEFAULT_POLL_S = 0.5
-
-
-class AgentError(DisputeError):
-    """A game we cannot play: unknown, not ours, or on a model we cannot re-execute."""
 
 
 # ---- what the agent needs from the chain (the real clients satisfy these) ----
@@ -57,6 +53,7 @@ class GameReads(Protocol):
     """The DisputeGame reads an agent makes (``contracts.game_client.GameClient``)."""
 
     def get_game(self, game_id: int) -> GameInfo: ...
+    def games_of(self, request_id: int) -> list[int]: ...
     def arity(self) -> int: ...
     def points_of(self, game_id: int, from_block: int = 0) -> list[bytes]: ...
     def nodes_of(self, game_id: int, from_block: int = 0) -> list[bytes]: ...
@@ -110,96 +107,6 @@ class ChainClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
-
-
-class Programs:
-    """The programs this machine can re-execute, found by their registered program root.
-
-    Usage: ``Programs.built().get(registry.program_of(model_id).program_root)``
-    """
-
-    def __init__(self, loaders: Mapping[str, Callable[[], Program]]) -> None:
-        self._loaders = dict(loaders)
-        self._by_root: dict[bytes, tuple[str, Program]] = {}
-        self._loaded: set[str] = set()
-
-    @classmethod
-    def of(cls, **programs: Program) -> Programs:
-        """From programs already loaded: ``Programs.of(mlp=program)``."""
-        return cls({name: _constant(p) for name, p in programs.items()})
-
-    @classmethod
-    def built(cls, names: Iterable[str] | None = None) -> Programs:
-        """The models built in the data dir (or only `names`), each loaded when first needed."""
-        from disputes.execution.executor import load_program
-        from models.registry import Registry
-
-        reg = Registry.default()
-        chosen = list(names) if names is not None else [c.name for c in reg.built()]
-        return cls({n: _loader(load_program, reg.onnx_path(n)) for n in chosen})
-
-    def get(self, root: bytes) -> Program:
-        """The program whose root is `root`; AgentError when no local model has it."""
-        return self.find(root)[1]
-
-    def find(self, root: bytes) -> tuple[str, Program]:
-        """(model name, program) for `root`, loading models lazily until one matches."""
-        for name, load in self._loaders.items():
-            if root in self._by_root:
-                break
-            if name not in self._loaded:
-                program = load()
-                self._loaded.add(name)
-                self._by_root[program.program_root] = (name, program)
-        if root not in self._by_root:
-            known = ", ".join(self._loaders) or "none"
-            raise AgentError(
-                f"no local model has program root 0x{root.hex()} (models here: {known}); build "
-                "the claim's model with `verinfer models build NAME` or pass --model NAME"
-            )
-        return self._by_root[root]
-
-
-def _constant(program: Program) -> Callable[[], Program]:
-    return lambda: program
-
-
-def _loader(load: Callable[[Path], Program], path: Path) -> Callable[[], Program]:
-    return lambda: load(path)
-
-
-class RequestTraces:
-    """Honest traces of optimistic requests, re-executed from the request's event, cached.
-
-    Usage: ``RequestTraces(escrow, registry, Programs.built()).trace(request_id)``
-    """
-
-    def __init__(self, escrow: EscrowClient, registry: RegistryClient, programs: Programs):
-        self.escrow, self.registry, self.programs = escrow, registry, programs
-        self._traces: dict[int, Trace] = {}
-
-    def request(self, request_id: int) -> OptimisticRequest:
-        """The request's ``OptimisticRequested`` event; AgentError when there is none."""
-        req = self.escrow.optimistic_request(request_id)
-        if req is None:
-            raise AgentError(
-                f"request {request_id} has no OptimisticRequested event: it does not exist or "
-                "is not an optimistic request"
-            )
-        return req
-
-    def program_info(self, request_id: int) -> ProgramInfo:
-        return self.registry.program_of(self.request(request_id).model_id)
-
-    def program(self, request_id: int) -> Program:
-        return self.programs.get(self.program_info(request_id).program_root)
-
-    def trace(self, request_id: int) -> Trace:
-        if request_id not in self._traces:
-            program = self.program(request_id)
-            inputs = inputs_from_bytes(program, self.request(request_id).input)
-            self._traces[request_id] = trace(program, inputs)
-        return self._traces[request_id]
 
 
 def honest_view(role: Role, tr: Trace) -> View:
@@ -354,6 +261,35 @@ class Agent:
         rec = self.store.game(game_id, self.address)
         assert rec is not None  # advance() saved it
         return rec
+
+    def open(self, request_id: int, bond: int) -> int:
+        """Challenge the claim on `request_id` with our P_n and `bond` wei; returns the game id.
+
+        One game per claim and challenger: a claim we already challenge returns that game.
+        """
+        existing = self.my_game_on(request_id)
+        if existing is None:
+            tr = self.traces.trace(request_id)
+            p = tr.program
+            ours = self._view(request_id, Role.CHALLENGER, tr).point(len(p.steps))
+            data = start_data(p)
+            roots = input_roots(p, tr.inputs)
+            args = (request_id, ours, roots, list(data.fill), list(data.siblings))
+            call = Call("game", "open", args, bond)
+            self.sender.send(f"open:{request_id}", call, request_id=request_id)
+            existing = self.my_game_on(request_id)
+        if existing is None:
+            raise AgentError(f"opening a game on request {request_id} left no game of ours")
+        if self.store.game(existing, self.address) is None:
+            self.store.save_game(GameRecord(existing, self.address, "challenger", request_id))
+        return existing
+
+    def my_game_on(self, request_id: int) -> int | None:
+        """The newest game we challenge on `request_id`, if any (from the chain)."""
+        for gid in reversed(self.game.games_of(request_id)):
+            if self.game.get_game(gid).challenger.lower() == self.address.lower():
+                return gid
+        return None
 
     def withdraw(self, game_id: int) -> int:
         """Pull our credits from the game and the escrow after game `game_id`; wei received."""

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from disputes.errors import DisputeError
+from disputes.errors import GameStoreError
 from verinfer.db import make_engine, sqlite_url
 from verinfer.settings import Settings, get_settings
 
@@ -47,10 +47,6 @@ GameStatus = Literal["playing", "won", "lost", "cancelled"]
 TxStatus = Literal["signed", "sent", "mined", "reverted", "dropped"]
 IN_FLIGHT: tuple[TxStatus, ...] = ("signed", "sent")
 FILE_NAME = "disputes.db"
-
-
-class GameStoreError(DisputeError):
-    """The agents' database could not be opened, read or written."""
 
 
 class _Base(DeclarativeBase):

@@ -17,11 +17,13 @@ from contracts.bindings import TxResult
 from contracts.errors import ContractRevert
 from contracts.game_client import GameInfo, Phase, Reason, Resolution
 from contracts.records import ClaimInfo, OptimisticRequest, ProgramInfo, RequestStatus
-from disputes.game.agent import Agent, AgentError, Programs, RequestTraces, describe, state_key
+from disputes.errors import AgentError
+from disputes.game.agent import Agent, describe, state_key
 from disputes.game.encoding import input_bytes
 from disputes.game.outbox import Call
 from disputes.game.solver import GameState, Move, Role
 from disputes.game.store import GameStore
+from disputes.game.traces import Programs, RequestTraces
 from disputes.program.ir import Program
 from disputes.tracing.trace import Trace, trace
 
@@ -48,6 +50,9 @@ class FakeGame:
     at: int = 0
     credit: int = 0
     winner: str = ME
+
+    def games_of(self, request_id: int) -> list[int]:
+        return [3] if request_id == 7 else []
 
     def get_game(self, game_id: int) -> GameInfo:
         if game_id != 3:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from disputes.game.store import ClaimRecord, GameRecord, GameStore, GameStoreError
+from disputes.errors import GameStoreError
+from disputes.game.store import ClaimRecord, GameRecord, GameStore
 from verinfer.settings import Settings
 
 ME = "0x" + "11" * 20
