@@ -23,6 +23,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract.contract import ContractFunction
+from web3.logs import DISCARD
 
 from contracts.bindings import TxResult, call, core_error_table, send
 from contracts.build import load_artifact
@@ -80,7 +81,10 @@ class _Client:
         return send(self.w3, self.signer, fn, self._errors, value)
 
     def _event(self, name: str, tx: TxResult) -> Any:
-        return self.contract.events[name]().process_receipt({"logs": tx.logs})[0]["args"]
+        # DISCARD: a tx also logs other events (e.g. OptimisticRegistered next to the
+        # ModelRegistered asked for); they are not this event, not a decoding failure.
+        logs = self.contract.events[name]().process_receipt({"logs": tx.logs}, errors=DISCARD)
+        return logs[0]["args"]
 
 
 class RegistryClient(_Client):

@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {IGameEscrow} from "./IGameEscrow.sol";
 import {IInferenceConsumer} from "./IInferenceConsumer.sol";
-import {IOptimisticRegistry} from "./IOptimisticRegistry.sol";
 import {Merkle} from "./Merkle.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {TensorRoot} from "./TensorRoot.sol";
@@ -49,20 +48,21 @@ contract InferenceEscrow is IGameEscrow {
         bytes32 outputHash;
     }
 
-    /// @dev The stored request with its claim, six words. A claim writes words 0-2 (already
-    ///      non-zero) and 4-5 only, which keeps a MiniLM claim under its gas target. Amounts fit
-    ///      uint96: they never exceed a msg.value, and all ether is < 2**87 wei.
+    /// @dev The stored request with its claim, six words, laid out for the claim's gas: a claim
+    ///      reads and rewrites words 0 and 1 (already non-zero) and writes 4 and 5, and never
+    ///      touches 2 and 3; that keeps a MiniLM claim under its gas target. Amounts fit uint96:
+    ///      they never exceed a msg.value, and all ether there is is < 2**87 wei.
     struct Entry {
-        address client;
+        address provider;
         uint64 deadline;
         Status status;
         ModelRegistry.Mode mode;
-        address provider;
-        uint64 windowEnd;
-        uint32 openGames;
         uint64 modelId;
-        uint96 payment;
+        uint64 windowEnd;
         uint96 bond;
+        uint32 openGames;
+        address client;
+        uint96 payment;
         bytes32 inputHash;
         bytes32 outputHash;
         bytes32 finalCheckpoint;
@@ -319,9 +319,12 @@ contract InferenceEscrow is IGameEscrow {
         }
         deadline = uint64(block.timestamp) + fulfilTimeout;
         requestId = ++requestCount;
+        // Field by field, one storage word per line: words 4-5 stay unwritten (zero) until a
+        // claim, instead of paying for zero writes here.
         Entry storage e = _entries[requestId];
-        (e.client, e.deadline, e.status, e.mode) = (msg.sender, deadline, Status.Open, mode);
-        (e.provider, e.modelId, e.payment) = (m.owner, uint64(modelId), _u96(m.fee));
+        (e.provider, e.deadline, e.status, e.mode) = (m.owner, deadline, Status.Open, mode);
+        e.modelId = uint64(modelId);
+        (e.client, e.payment) = (msg.sender, _u96(m.fee));
         e.inputHash = inputHash;
         if (callback != address(0)) _callbacks[requestId] = Callback(callback, uint32(callbackGas));
     }
@@ -394,8 +397,7 @@ contract InferenceEscrow is IGameEscrow {
         bytes32[] calldata outputProof
     ) external payable {
         Entry storage e = _serve(requestId, ModelRegistry.Mode.Optimistic);
-        _checkBond(e.modelId);
-        _checkOutput(registry.programOf(e.modelId), output, finalCheckpoint, outputProof);
+        _checkOutput(e.modelId, output, finalCheckpoint, outputProof);
         uint64 windowEnd = _claimWith(e, keccak256(output));
         e.finalCheckpoint = finalCheckpoint;
         emit Claimed(requestId, e.provider, output, finalCheckpoint, msg.value, windowEnd);
@@ -641,20 +643,25 @@ contract InferenceEscrow is IGameEscrow {
         e.outputHash = outHash;
     }
 
-    /// The output's tensor root must sit at the output slot of `checkpoint`, at the depth a
-    /// checkpoint over nSlots slots has (so no inner node passes as a slot).
+    /// The bond is enough, and the output's tensor root sits at the output slot of
+    /// `checkpoint` at the depth a checkpoint over nSlots slots has (so no inner node passes
+    /// as a slot).
     function _checkOutput(
-        IOptimisticRegistry.Program memory p,
+        uint256 modelId,
         bytes calldata output,
         bytes32 checkpoint,
         bytes32[] calldata proof
-    ) private pure {
-        uint256 want = uint256(p.outputRows) * p.outputWidth * 4;
-        if (output.length != want) revert BadOutputLength(output.length, want);
-        bytes32 root = TensorRoot.ofBe32(output, 0, p.outputRows, p.outputWidth);
-        uint256 depth = Merkle.depthFor(uint256(p.nInputs) + p.nWeights + p.nSteps);
+    ) private view {
+        (uint256 minBond, uint256 nSlots, uint256 slot, uint256 rows, uint256 width) =
+            registry.outputSpecOf(modelId);
+        if (msg.value < minBond) revert BondTooLow(msg.value, minBond);
+        if (output.length != rows * width * 4) {
+            revert BadOutputLength(output.length, rows * width * 4);
+        }
+        bytes32 root = TensorRoot.ofBe32(output, 0, rows, width);
+        uint256 depth = Merkle.depthFor(nSlots);
         if (proof.length != depth) revert Merkle.WrongDepth(proof.length, depth);
-        if (Merkle.root(root, p.outputSlot, proof) != checkpoint) {
+        if (Merkle.root(root, slot, proof) != checkpoint) {
             revert OutputNotInCheckpoint(root, checkpoint);
         }
     }

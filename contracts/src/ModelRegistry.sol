@@ -392,6 +392,20 @@ contract ModelRegistry is IOptimisticRegistry {
         return _programs[modelId];
     }
 
+    /// @notice What a claim on an optimistic model is checked against: its minimum bond, slot
+    ///         count, output slot and output shape (all zero for an unknown or other model).
+    /// @dev Two storage words and no existence check: the escrow calls it on every claim, for
+    ///      a model that existed when the request was made (models are never deleted).
+    function outputSpecOf(uint256 modelId)
+        external
+        view
+        returns (uint256 minBond, uint256 nSlots, uint256 slot, uint256 rows, uint256 width)
+    {
+        Program storage p = _programs[modelId];
+        nSlots = uint256(p.nInputs) + p.nWeights + p.nSteps;
+        return (_terms[modelId].minBond, nSlots, p.outputSlot, p.outputRows, p.outputWidth);
+    }
+
     /// @notice Rows and width of each input tensor of an optimistic model, in slot order.
     function inputShapeOf(uint256 modelId)
         external

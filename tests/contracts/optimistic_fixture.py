@@ -7,18 +7,21 @@ hooks, so the escrow's side of a dispute is exercised without playing a game.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 from eth_abi.abi import encode
 from eth_hash.auto import keccak
 from web3 import Web3
 
-from contracts.bindings import CoreParams, Deployment, deploy_core
+from contracts.bindings import CoreParams, Deployment, TxResult, core_error_table, deploy_core, send
 from contracts.build import load_artifact
 from contracts.clients import EscrowClient, OptimisticSpec, RegistryClient
+from contracts.errors import ContractRevert
 from contracts.signer import Signer
 from disputes.commitments import merkle
 from disputes.commitments.descriptor import CONFIG_KEYS, header_message, program_tree
@@ -34,6 +37,16 @@ MIN_BOND = 10**16
 WINDOW = 3600
 PROVING = 1800
 MOCK_PARAMS = CoreParams(challenge_window=WINDOW, proving_window=PROVING, game_artifact="MockGame")
+
+
+@contextmanager
+def reverts(name: str, *args: Any) -> Iterator[None]:
+    """Expect a ContractRevert named `name` (with exactly `args` when given)."""
+    with pytest.raises(ContractRevert) as exc:
+        yield
+    assert exc.value.name == name, exc.value
+    if args:
+        assert exc.value.error_args == args
 
 
 @dataclass
@@ -52,6 +65,19 @@ class MockEnv:
     def game(self) -> Any:
         abi = load_artifact("MockGame").abi
         return self.env.w3.eth.contract(address=Web3.to_checksum_address(self.dep.game), abi=abi)
+
+    def open_game(self, request_id: int) -> TxResult:
+        """MockGame.open: the escrow's gameOpened, as the game calls it."""
+        fn = self.game().functions.open(request_id)
+        return send(self.env.w3, self.env.other, fn, core_error_table())
+
+    def resolve_game(self, request_id: int, provider_lost: bool, challenger: str) -> TxResult:
+        """MockGame.resolve: the escrow's gameResolved, as the game calls it."""
+        fn = self.game().functions.resolve(request_id, provider_lost, challenger)
+        return send(self.env.w3, self.env.other, fn, core_error_table())
+
+    def balance_of_escrow(self) -> int:
+        return int(self.env.w3.eth.get_balance(Web3.to_checksum_address(self.dep.escrow)))
 
 
 def mock_deployment(chain_env: Env) -> Deployment:
