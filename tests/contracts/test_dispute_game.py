@@ -45,10 +45,10 @@ from tests.contracts.game.bed import (
     check_settled,
     deploy_bed,
     drive_to,
-    one_step_program,
     play,
 )
 from tests.contracts.game.liars import bogus, last, liar, stall_at
+from tests.disputes.game.programs import one_step_program
 from tests.disputes.tiny import tiny_block, tiny_input
 
 RID = 7

@@ -4,12 +4,9 @@ register a traced program, post a claim, open a game and check how it was settle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import onnx
 from eth_hash.auto import keccak
-from onnx import TensorProto, helper
 from web3 import Web3
 from web3.contract import Contract
 
@@ -210,18 +207,3 @@ def drive_to(
         assert move is not None, (state.info.phase, role)
         clients[role].move(move.fn, move.args)
     raise AssertionError(f"game {gid} never reached {phase.name}")
-
-
-def one_step_program(path: Path) -> Path:
-    """x[3,5] → Relu: a program of one step (no weights) over three rows (one padding leaf)."""
-    node = helper.make_node("Relu", ["x"], ["y"])
-    graph = helper.make_graph(
-        [node],
-        "one",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 5])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 5])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
