@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contracts.cli import app as chain_app
-from disputes.osp.cli import app as challenge_app
+from disputes.game.cli import app as challenge_app
+from disputes.game.cli import watch as watch_cmd
 from models.cli import app as models_app
 from verinfer.errors import VerinferError
 from verinfer.settings import REPO_ROOT, get_settings
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.add_typer(chain_app, name="chain")
 app.add_typer(challenge_app, name="challenge")
+app.command("watch")(watch_cmd)
 console = Console(stderr=True)
 ZK_MODELS = ["digits-mlp", "digits-cnn"]
 
