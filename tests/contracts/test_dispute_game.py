@@ -93,6 +93,27 @@ class ShortRow(WideLeaf):
         return merkle.leaf_message(self.rows(s)[row][:-1])
 
 
+class SkipsToTheEnd(CorruptOutput):
+    """Claims no step did anything (every point is P_0) but the last, which sets only a wrong
+    output. With "equal ends may not be chosen" the honest challenger would be steered to the
+    last step over P_0, whose operands are not there to prove: the game must allow the choice.
+    """
+
+    def compute_points(self) -> list[bytes]:
+        p, n = self.program, len(self.program.steps)
+        start = list(self.trace.slot_roots[: p.first_step_slot])
+        final = [*start, *[merkle.ZERO] * (n - 1), self.tree(self.step).root]
+        p0 = merkle.checkpoint_root(start, p.n_slots)
+        return [p0] * n + [merkle.checkpoint_root(final, p.n_slots)]
+
+    def slot_proof(self, s: int) -> tuple[bytes, list[bytes], bytes, list[bytes]]:
+        msg, proof, root, _ = super().slot_proof(s)
+        p = self.program
+        start = list(self.trace.slot_roots[: p.first_step_slot])
+        siblings = merkle.checkpoint_proof(start, p.n_slots, p.slot_of_step(s))
+        return msg, proof, (root if s == self.step else merkle.ZERO), siblings
+
+
 # ---- whole games: a cheating asserter loses to the honest challenger ----
 
 CHEATS: list[tuple[str, Callable[[Trace], View], Reason, str]] = [
@@ -105,6 +126,7 @@ CHEATS: list[tuple[str, Callable[[Trace], View], Reason, str]] = [
     ("touches-prev", lambda t: TouchesEarlierSlot(t, 17), Reason.TIMEOUT, "BadProof"),
     ("touches-input", lambda t: TouchesEarlierSlot(t, 0), Reason.TIMEOUT, "BadProof"),
     ("wrong-step-count", WrongStepCount, Reason.TIMEOUT, "NodesMismatch"),
+    ("skips-to-the-end", SkipsToTheEnd, Reason.TIMEOUT, "NodesMismatch"),
 ]
 
 
@@ -122,6 +144,8 @@ def test_every_cheat_loses_to_the_honest_challenger(
     check_settled(bed, played, provider_lost=True, reason=reason)
     if error:
         assert (Role.ASSERTER, error) in [(p, e) for p, _, e in played.record.errors()], name
+    if name == "skips-to-the-end":  # the challenger chose a sub-range with equal ends
+        assert played.record.final is not None and played.record.final.lo == 0
     assert bed.balance() == BOND  # the challenger's bond, credited back, not yet withdrawn
 
 
