@@ -3,6 +3,10 @@ pragma solidity ^0.8.24;
 
 import {IInferenceConsumer} from "./IInferenceConsumer.sol";
 
+interface IFinalized {
+    function isFinalized(uint256 requestId) external view returns (bool);
+}
+
 /// @title ExampleConsumer
 /// @notice The callback target of requests made with `requestWithCallback` or
 ///         `requestOptimistic`; keeps the last final result it was given. It can be told to revert or to burn all its gas, which is how the tests show that
@@ -25,6 +29,9 @@ contract ExampleConsumer is IInferenceConsumer {
     uint256 public lastRequestId;
     bytes public lastOutput;
     uint256 public received;
+    /// Whether the escrow already counted the result as final when it called: it must, since
+    /// the callback comes after every state change.
+    bool public lastWasFinal;
 
     constructor(address escrow_) {
         escrow = escrow_;
@@ -44,6 +51,7 @@ contract ExampleConsumer is IInferenceConsumer {
         }
         lastRequestId = requestId;
         lastOutput = output;
+        lastWasFinal = IFinalized(escrow).isFinalized(requestId);
         received += 1;
         emit ResultReceived(requestId, keccak256(output));
     }
