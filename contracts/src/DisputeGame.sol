@@ -361,14 +361,15 @@ contract DisputeGame {
 
     /// @notice Once another game voided the claim, anyone may cancel this one: the challenger's
     ///         bond is credited back (the claim it disputed is already refunded).
-    /// @dev The escrow is not called: the claim is settled and its open-game count no longer
-    ///      gates anything.
+    /// @dev The escrow is told the game closed (not lost: the claim is voided already, so it
+    ///      only counts the game off) to keep its open-game count true.
     function cancel(uint256 gameId) external {
         Game storage g = _existing(gameId);
         if (!_voided(g.requestId)) revert NotVoided(g.requestId);
         g.phase = Phase.Cancelled;
         credits[g.challenger] += g.bond;
         emit Cancelled(gameId, g.requestId);
+        escrow.gameResolved(g.requestId, false, g.challenger);
     }
 
     /// @notice Send the caller everything credited to it.

@@ -20,6 +20,7 @@ from contracts.errors import ContractRevert
 from contracts.game_client import GameClient, Phase, Reason
 from disputes.commitments import merkle
 from disputes.execution.executor import load_program
+from disputes.game.encoding import input_roots
 from disputes.game.local import honest, play_local
 from disputes.game.solver import Role, element_of, next_move, positions
 from disputes.game.view import (
@@ -32,7 +33,7 @@ from disputes.game.view import (
     WideLeaf,
     WrongStepCount,
 )
-from disputes.osp.osp import one_step_proof
+from disputes.osp.osp import one_step_proof, start_data
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
 from tests.contracts.game.bed import (
@@ -45,6 +46,7 @@ from tests.contracts.game.bed import (
     check_settled,
     deploy_bed,
     drive_to,
+    finished,
     play,
 )
 from tests.contracts.game.liars import bogus, last, liar, stall_at
@@ -241,7 +243,7 @@ def test_timeout_before_the_deadline_and_a_late_move_revert(
     err = _reverts("MoveTooLate", lambda: bed.client(env.provider).bisect(gid, [b"\x01" * 32] * 15))
     assert err.error_args[0] == deadline
     anyone.timeout(gid)
-    assert bed.client().resolution_of(gid) is not None
+    check_settled(bed, finished(bed, RID, gid), provider_lost=True, reason=Reason.TIMEOUT)
 
 
 # ---- every misuse of a move reverts with its name ----
@@ -334,8 +336,7 @@ def test_element_checks(env: Env, bed: Bed, tiny: Trace, started: tuple[int, Vie
     move = next_move(Role.CHALLENGER, state, mine, tiny)
     assert move is not None and move.args[2][2] == [*element_of(shape, row, 1)]
     chal.move(move.fn, move.args)
-    res = chal.resolution_of(gid)
-    assert res is not None and res.winner == env.client.address and res.reason == Reason.ONE_STEP
+    check_settled(bed, finished(bed, RID, gid), provider_lost=True, reason=Reason.ONE_STEP)
     for fn in (lambda: chal.prove_element(gid, state.row, good), lambda: chal.timeout(gid)):
         _reverts("GameOver", fn)
 
@@ -358,7 +359,7 @@ def test_open_checks(env: Env, bed: Bed, tiny: Trace) -> None:
     cheat, mine = CorruptStep(tiny, 9), TraceView(tiny)
     final, theirs = cheat.point(43), mine.point(43)
     data = start_data_of(tiny)
-    roots = [*_roots(tiny)]
+    roots = input_roots(tiny.program, tiny.inputs)
     chal = bed.client(env.client)
     _reverts("ClaimNotOpen", lambda: chal.open(RID, theirs, roots, data[0], data[1], BOND))
     bed.claim(RID, tiny, final, env.provider)
@@ -382,16 +383,8 @@ def test_open_checks(env: Env, bed: Bed, tiny: Trace) -> None:
 
 
 def start_data_of(tr: Trace) -> tuple[list[bytes], list[bytes]]:
-    from disputes.osp.osp import start_data
-
     d = start_data(tr.program)
     return list(d.fill), list(d.siblings)
-
-
-def _roots(tr: Trace) -> list[bytes]:
-    from disputes.game.encoding import input_roots
-
-    return input_roots(tr.program, tr.inputs)
 
 
 # ---- several games on one claim: the first loss voids it, the others are cancelled ----
@@ -430,7 +423,9 @@ def test_cancel_after_void_returns_the_bond(env: Env, bed: Bed, tiny: Trace) -> 
     assert anyone.credits(env.other.address) == BOND
     assert anyone.credits(env.client.address) == BOND
     _reverts("GameOver", lambda: anyone.cancel(second))
-    assert bed.resolutions() == [(RID, True, env.client.address)]  # the cancel told no one
+    # The cancel counts the game off the claim without a second loss for the provider.
+    assert bed.resolutions() == [(RID, True, env.client.address), (RID, False, env.other.address)]
+    assert bed.open_games(RID) == 0
     assert bed.balance() == 2 * BOND
 
 

@@ -171,8 +171,9 @@ def play(
     return Played(rid, gid, rec, rec.resolution.winner == env.client.address)
 
 
-def check_settled(bed: Bed, played: Played, *, provider_lost: bool, credits_before: int = 0,
-                  burned_before: int = 0, reason: Reason | None = None) -> None:  # fmt: skip
+def check_settled(
+    bed: Bed, played: Played, *, provider_lost: bool, reason: Reason | None = None
+) -> None:
     """The winner, the game's credits and burn, and the escrow's record of the game."""
     env, client = bed.env, bed.client()
     res = played.record.resolution
@@ -182,13 +183,21 @@ def check_settled(bed: Bed, played: Played, *, provider_lost: bool, credits_befo
     if reason is not None:
         assert res.reason == reason, (res, played.record.moves)
     if provider_lost:
-        assert client.credits(env.client.address) == credits_before + BOND
-        assert client.burned() == burned_before
+        assert client.credits(env.client.address) == BOND
+        assert client.burned() == 0
     else:
-        assert client.credits(env.provider.address) == credits_before + BOND // 2
-        assert client.burned() == burned_before + BOND // 2
+        assert client.credits(env.provider.address) == BOND // 2
+        assert client.burned() == BOND // 2
     assert bed.resolutions()[-1] == (played.rid, provider_lost, env.client.address)
     assert bed.open_games(played.rid) == 0
+
+
+def finished(bed: Bed, rid: int, gid: int) -> Played:
+    """A game driven by hand, read back from the chain for `check_settled`."""
+    res = bed.client().resolution_of(gid)
+    assert res is not None, f"game {gid} is not resolved"
+    record = PlayRecord(gid, final=bed.client().get_game(gid), resolution=res)
+    return Played(rid, gid, record, res.winner == bed.env.client.address)
 
 
 def drive_to(
