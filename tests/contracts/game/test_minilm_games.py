@@ -49,15 +49,15 @@ def corruptions(tr: Trace) -> list[tuple[int, int, int]]:
     rng = random.Random(SEED)
     p = tr.program
     first: dict[str, int] = {}
-    for i, s in enumerate(p.steps):
-        first.setdefault(s.kind, i)
+    for i, step in enumerate(p.steps):
+        first.setdefault(step.kind, i)
     steps = sorted(first.values())
     others = [i for i in range(len(p.steps)) if i not in steps]
     steps += rng.sample(others, SAMPLE - len(steps))
     out = []
-    for s in steps:
-        rows = merkle.as_rows(tr.tensor(s))
-        out.append((s, rng.randrange(rows.shape[0]), rng.randrange(rows.shape[1])))
+    for i in steps:
+        rows = merkle.as_rows(tr.tensor(i))
+        out.append((i, rng.randrange(rows.shape[0]), rng.randrange(rows.shape[1])))
     return out
 
 
