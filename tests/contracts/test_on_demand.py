@@ -235,3 +235,22 @@ def test_the_callback_fires_on_the_proof_and_not_on_a_timeout(od: OnDemand) -> N
     env.node.increase_time(_proving(env) + 1)
     env.escrow(env.other).timeout_on_demand(timed_out)
     assert fns.received().call() == 1 and fns.lastRequestId().call() == proven
+
+
+def test_an_unchallenged_finalize_delivers_the_packed_outputs(od: OnDemand) -> None:
+    env = od.env
+    address, consumer = _consumer(env)
+    h = input_hash(od.inputs)
+    rid = env.escrow(env.client).request_with_callback(od.model_id, h, FEE, (address, CALLBACK_GAS))
+    env.escrow(env.provider).claim_on_demand(rid, od.outputs, BOND)
+    env.node.increase_time(_window(env) + 1)
+    packed = b"".join(x.to_bytes(32, "big") for x in od.outputs)
+    with reverts("OutputMismatch"):
+        env.escrow(env.other).finalize(rid, packed[:-1] + bytes([packed[-1] ^ 1]))
+    env.escrow(env.other).finalize(rid, packed)
+    fns = consumer.functions  # type: ignore[attr-defined]
+    assert (fns.lastRequestId().call(), fns.lastOutput().call(), fns.lastWasFinal().call()) == (
+        rid,
+        packed,
+        True,
+    )
