@@ -2,7 +2,9 @@
 
 anvil starts, the contracts are deployed, both digits models are registered with their EZKL
 verifiers, the gateway serves a real digit, the proof is checked off-chain and on-chain, the
-escrow pays the provider, and a tampered proof is shown to lose.
+escrow pays the provider, and a tampered proof is shown to lose. Then the optimistic path on
+MiniLM (``api.demo_optimistic``): a cheating provider's bonded claim is caught by a watcher and
+loses its bond, and an honest claim is paid after the challenge window.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from web3 import Web3
 
 from api.app import Gateway, create_app
+from api.demo_optimistic import Optimistic, run_optimistic
 from api.serve import ServerThread, build_gateway, prover_backend
 from api.verify_cmd import trusted_model
 from contracts.bindings import Deployment, connect, deploy, deploy_core, verify_proof_call
@@ -75,10 +78,12 @@ def _start_chain(node: Anvil, n: Narrator) -> Chain:
     client = Signer.from_private_key(node.accounts[1].private_key)
     dep = deploy_core(w3, provider, fulfil_timeout=FULFIL_TIMEOUT_S)
     n.step(
-        "deployed ModelRegistry and InferenceEscrow",
+        "deployed ModelRegistry, InferenceEscrow, DisputeGame and OneStepVerifier",
         rpc_url=node.rpc_url,
         registry=dep.registry,
         escrow=dep.escrow,
+        dispute_game=dep.game,
+        one_step_verifier=dep.osv,
     )
     return Chain(node, w3, provider, client, dep)
 
@@ -216,4 +221,8 @@ def run_demo(n: Narrator, progress: Any = None) -> list[dict[str, Any]]:
         for name in MODELS:
             _settle(chain, name, served[name], n)
         _tampered(chain, MODELS[0], served[MODELS[0]], n)
+        watcher = Signer.from_private_key(node.accounts[2].private_key)
+        run_optimistic(
+            Optimistic(chain.w3, chain.deployment, node, chain.provider, chain.client, watcher), n
+        )
     return n.steps

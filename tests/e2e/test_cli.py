@@ -47,6 +47,23 @@ def test_demo_pays_the_provider_and_rejects_a_tampered_proof(
     assert int(str(tampered["client_refund_after_timeout_wei"])) > 0
 
 
+def test_demo_catches_a_cheating_optimistic_provider_and_pays_an_honest_one(
+    demo_steps: list[dict[str, object]],
+) -> None:
+    caught = next(s for s in demo_steps if "the watcher caught it" in str(s["step"]))
+    assert caught["winner"] == "watcher" and caught["decided_by"] == "one_step"
+    assert caught["request_status"] == "refunded"
+    assert int(str(caught["client_refund_wei"])) == 10**16  # the whole fee back
+    bond = 10**17
+    assert int(str(caught["watcher_reward_wei"])) == bond // 2  # half the cheater's bond
+    assert int(str(caught["burned_wei"])) == bond - bond // 2
+    assert int(str(caught["watcher_bond_back_wei"])) == bond
+    paid = next(s for s in demo_steps if "honest claim passes" in str(s["step"]))
+    assert paid["watcher_checked"] is True and paid["games_opened"] == 0
+    assert paid["finalized"] is True
+    assert int(str(paid["provider_credited_wei"])) == 10**16 + bond  # fee and bond back
+
+
 def test_verify_accepts_the_saved_response_and_rejects_a_tampered_one(
     demo_steps: list[dict[str, object]], tmp_path: Path
 ) -> None:
