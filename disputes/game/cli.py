@@ -108,6 +108,9 @@ def check(
         from contracts.clients import EscrowClient
 
         result = check_claim(EscrowClient(s.w3, s.dep.escrow), s.traces(), claim)
+        me = s.signer.address if s.signer is not None else ""
+        if s.store.claim(claim, me) is None:
+            s.store.save_claim(result.record(me))
     verdict = "right" if result.right else "WRONG"
     lines = [
         f"claim {claim} on {result.model} (model {result.model_id}) by {result.provider}: "
@@ -144,6 +147,8 @@ def open_cmd(
         s = connect_session(opts, signer=True)
         agent = s.agent()
         result = check_claim(EscrowClient(s.w3, s.dep.escrow), s.traces(), claim)
+        if s.store.claim(claim, agent.address) is None:
+            s.store.save_claim(result.record(agent.address))
         registry = RegistryClient(s.w3, s.dep.registry)
         gid = open_game(agent, registry, result, s.now(), bond)
         paid = agent.game.get_game(gid).bond
@@ -332,7 +337,7 @@ def list_cmd(
     deployment: DeploymentPath = None,
     as_json: AsJson = False,
 ) -> None:
-    """Games and claims in this data dir's store, with their status on the chain now."""
+    """Games and claims in this data dir's store (every party's), with their chain status."""
     from contracts.clients import EscrowClient
     from contracts.game_client import GameClient
 
@@ -340,10 +345,9 @@ def list_cmd(
     with reported(as_json):
         s = connect_session(opts, signer=False)
         client, escrow = GameClient(s.w3, s.dep.game), EscrowClient(s.w3, s.dep.escrow)
-        player = s.signer.address if s.signer is not None else None
         games = [
             {**g.__dict__, "chain_phase": client.get_game(g.game_id).phase.name.lower()}
-            for g in s.store.games(player=player)
+            for g in s.store.games()
         ]
         claims = [
             {**c.__dict__, "chain_status": escrow.get_claim(c.request_id).status.name.lower()}

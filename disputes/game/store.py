@@ -11,7 +11,7 @@ SQLite (WAL) by default: ``<data dir>/disputes.db``, or ``VERINFER_DATABASE_URL`
 Usage::
 
     store = GameStore.from_settings()
-    store.save_claim(ClaimRecord(7, 1, "0xProv…", "0xaa…", "0xbb…", "wrong", 1700000000, 42))
+    store.save_claim(ClaimRecord(7, me, 1, provider, "0xaa…", "0xbb…", "wrong", 1700000000, 42))
     store.save_game(GameRecord(3, "0xMe…", "challenger", 7))
     store.games(status="playing")
 """
@@ -56,6 +56,9 @@ class _Base(DeclarativeBase):
 class _ClaimRow(_Base):
     __tablename__ = "claims"
     request_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Keyed by watcher too: what is left to do on a claim (finalize it, challenge it) is each
+    # party's own, even when a provider and a watcher share one data dir.
+    watcher: Mapped[str] = mapped_column(String(42), primary_key=True)
     model_id: Mapped[int] = mapped_column(BigInteger)
     provider: Mapped[str] = mapped_column(String(42), index=True)
     claimed: Mapped[str] = mapped_column(String(66))
@@ -110,9 +113,13 @@ class _CursorRow(_Base):
 
 @dataclass(frozen=True)
 class ClaimRecord:
-    """A claim we saw and what re-execution said about it (checkpoints as 0x-hex)."""
+    """A claim `watcher` saw and what re-execution said about it (checkpoints as 0x-hex).
+
+    ``watcher`` is the address that recorded it ("" for a check made without a signer).
+    """
 
     request_id: int
+    watcher: str
     model_id: int
     provider: str
     claimed: str
@@ -164,6 +171,7 @@ def _now() -> datetime:
 def _claim(row: _ClaimRow) -> ClaimRecord:
     return ClaimRecord(
         row.request_id,
+        row.watcher,
         row.model_id,
         row.provider,
         row.claimed,
@@ -246,10 +254,11 @@ class GameStore:
     # claims
 
     def save_claim(self, rec: ClaimRecord) -> ClaimRecord:
-        """Insert or replace the claim on ``rec.request_id``."""
+        """Insert or replace the claim on ``rec.request_id`` as ``rec.watcher`` sees it."""
 
         def upsert(s: Session) -> None:
-            row = s.get(_ClaimRow, rec.request_id) or _ClaimRow(request_id=rec.request_id)
+            key = (rec.request_id, rec.watcher)
+            row = s.get(_ClaimRow, key) or _ClaimRow(request_id=rec.request_id, watcher=rec.watcher)
             for name in ("model_id", "provider", "claimed", "honest", "verdict"):
                 setattr(row, name, getattr(rec, name))
             row.window_end, row.block, row.note = rec.window_end, rec.block, rec.note
@@ -259,26 +268,32 @@ class GameStore:
         self._run("claim write", upsert)
         return rec
 
-    def claim(self, request_id: int) -> ClaimRecord | None:
-        row = self._run("claim read", lambda s: s.get(_ClaimRow, request_id))
+    def claim(self, request_id: int, watcher: str) -> ClaimRecord | None:
+        row = self._run("claim read", lambda s: s.get(_ClaimRow, (request_id, watcher)))
         return _claim(row) if row else None
 
     def claims(
-        self, *, verdict: Verdict | None = None, settled: bool | None = None
+        self,
+        *,
+        watcher: str | None = None,
+        verdict: Verdict | None = None,
+        settled: bool | None = None,
     ) -> list[ClaimRecord]:
-        """Claims seen, oldest request first, optionally only one verdict or settled state."""
-        stmt = select(_ClaimRow).order_by(_ClaimRow.request_id)
+        """Claims seen, oldest request first; optionally one watcher's, verdict or state."""
+        stmt = select(_ClaimRow).order_by(_ClaimRow.request_id, _ClaimRow.watcher)
+        if watcher is not None:
+            stmt = stmt.where(_ClaimRow.watcher == watcher)
         if verdict is not None:
             stmt = stmt.where(_ClaimRow.verdict == verdict)
         if settled is not None:
             stmt = stmt.where(_ClaimRow.settled == settled)
         return self._run("claims query", lambda s: [_claim(r) for r in s.scalars(stmt)])
 
-    def mark_settled(self, request_id: int) -> None:
-        """Nothing is left for us to do on this claim (finalized, voided or given up)."""
+    def mark_settled(self, request_id: int, watcher: str) -> None:
+        """Nothing is left for `watcher` to do on this claim (finalized, voided or given up)."""
 
         def update(s: Session) -> None:
-            row = s.get(_ClaimRow, request_id)
+            row = s.get(_ClaimRow, (request_id, watcher))
             if row is not None:
                 row.settled, row.updated_at = True, _now()
 

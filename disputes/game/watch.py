@@ -33,7 +33,7 @@ from disputes.errors import AgentError
 from disputes.game.agent import Agent
 from disputes.game.encoding import BE32
 from disputes.game.outbox import Call
-from disputes.game.store import ClaimRecord, GameRecord, GameStore, Verdict
+from disputes.game.store import ClaimRecord, GameRecord, GameStore, Role, Verdict
 from disputes.game.traces import Programs, RequestTraces
 from verinfer.errors import VerinferError
 
@@ -67,6 +67,14 @@ class ClaimCheck:
         """(flat index, claimed, honest) of the first output values that differ."""
         pairs = zip(self.claimed_output, self.honest_output, strict=False)
         return [(i, c, h) for i, (c, h) in enumerate(pairs) if c != h][:limit]
+
+    def record(self, watcher: str, block: int = 0) -> ClaimRecord:
+        """`watcher`'s store row for this claim (seen at `block`, 0 when not from an event)."""
+        verdict: Verdict = "right" if self.right else "wrong"
+        ours = "ours" if self.provider.lower() == watcher.lower() else ""
+        return ClaimRecord(self.request_id, watcher, self.model_id, self.provider,
+                           "0x" + self.claimed.hex(), "0x" + self.honest.hex(), verdict,
+                           self.window_end, block, ours)  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready facts: verdict, both checkpoints, and what differs."""
@@ -237,31 +245,28 @@ class Watcher:
 
     def _on_claim(self, rid: int, log: Any, report: PollReport) -> None:
         args = log["args"]
-        if self.store.claim(rid) is None:
+        if self.store.claim(rid, self.me) is None:
             self.store.save_claim(self._judge(rid, args, int(log["blockNumber"])))
-        rec = self.store.claim(rid)
+        rec = self.store.claim(rid, self.me)
         assert rec is not None
         self.log(
             f"claim {rid} by {rec.provider}: {rec.verdict}{' ' + rec.note if rec.note else ''}"
         )
-        if rec.verdict == "wrong" and self.challenge and not rec.settled:
+        theirs = rec.provider.lower() != self.me.lower()
+        if rec.verdict == "wrong" and not theirs:
+            self.log(f"WARNING: our own claim {rid} does not match our re-execution")
+        if rec.verdict == "wrong" and theirs and self.challenge and not rec.settled:
             self._challenge(rid, report)
 
     def _judge(self, rid: int, args: Any, block: int) -> ClaimRecord:
         provider, claimed = str(args["provider"]), "0x" + bytes(args["finalCheckpoint"]).hex()
         window_end = int(args["windowEnd"])
         model_id = self.escrow.get_claim(rid).model_id
-        if provider.lower() == self.me.lower():
-            return ClaimRecord(rid, model_id, provider, claimed, None, "unknown", window_end,
-                               block, "ours")  # fmt: skip
-        try:
-            check = check_claim(self.escrow, self.traces, rid)
+        try:  # our own claims too: a provider is told when its own claim does not re-execute
+            return check_claim(self.escrow, self.traces, rid).record(self.me, block)
         except AgentError as exc:  # e.g. a model not built here: we cannot judge it
-            return ClaimRecord(rid, model_id, provider, claimed, None, "unknown", window_end,
-                               block, str(exc))  # fmt: skip
-        verdict: Verdict = "right" if check.right else "wrong"
-        return ClaimRecord(rid, model_id, provider, claimed, "0x" + check.honest.hex(), verdict,
-                           window_end, block)  # fmt: skip
+            return ClaimRecord(rid, self.me, model_id, provider, claimed, None, "unknown",
+                               window_end, block, str(exc))  # fmt: skip
 
     def _challenge(self, rid: int, report: PollReport) -> None:
         try:
@@ -270,7 +275,7 @@ class Watcher:
         except (AgentError, ContractRevert) as exc:
             report.errors.append(f"claim {rid}: {exc}")
             self.log(f"cannot challenge claim {rid}: {exc}")
-            self.store.mark_settled(rid)  # nothing more we can do on it
+            self.store.mark_settled(rid, self.me)  # nothing more we can do on it
             return
         report.opened.append(gid)
         self.log(f"claim {rid} is wrong: opened game {gid}")
@@ -278,17 +283,19 @@ class Watcher:
     # ---- games ----
 
     def _new_games(self, start: int, end: int, report: PollReport) -> None:
-        if not self.defend:
-            return
         for log in self._logs(self.game.contract, "GameOpened", start, end):
             args = log["args"]
             gid, rid = int(args["gameId"]), int(args["requestId"])
-            if str(args["asserter"]).lower() != self.me.lower():
+            ours = str(args["asserter"]).lower() == self.me.lower()
+            mine = str(args["challenger"]).lower() == self.me.lower()  # e.g. opened by the CLI
+            if (ours and not self.defend) or not (ours or mine):
                 continue
             if self.store.game(gid, self.me) is None:
-                self.store.save_game(GameRecord(gid, self.me, "asserter", rid))
-            report.defending.append(gid)
-            self.log(f"game {gid} opened on our claim {rid} by {args['challenger']}: defending")
+                role: Role = "asserter" if ours else "challenger"
+                self.store.save_game(GameRecord(gid, self.me, role, rid))
+            if ours:
+                report.defending.append(gid)
+                self.log(f"game {gid} opened on our claim {rid} by {args['challenger']}: defending")
 
     def _step_games(self, report: PollReport) -> None:
         for rec in self.store.games(player=self.me, status="playing"):
@@ -315,19 +322,19 @@ class Watcher:
     # ---- our own claims ----
 
     def _finalize_own(self, report: PollReport) -> None:
-        for rec in self.store.claims(settled=False):
+        for rec in self.store.claims(watcher=self.me, settled=False):
             if rec.provider.lower() != self.me.lower():
                 continue
             info = self.escrow.get_claim(rec.request_id)
             if info.status != RequestStatus.CLAIMED:
-                self.store.mark_settled(rec.request_id)
+                self.store.mark_settled(rec.request_id, self.me)
             elif self.agent.clock.now() > info.window_end and info.open_games == 0:
                 self._finalize(rec.request_id, report)
 
     def _finalize(self, rid: int, report: PollReport) -> None:
         output = self.escrow.claimed_output(rid) or b""
         self.agent.sender.send(f"finalize:{rid}", Call("escrow", "finalize", (rid, output)))
-        self.store.mark_settled(rid)
+        self.store.mark_settled(rid, self.me)
         report.finalized.append(rid)
         self.log(f"claim {rid} finalized: fee and bond credited")
         if self.withdraw and self.escrow.credits(self.me) > 0:

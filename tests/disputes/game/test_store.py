@@ -27,8 +27,8 @@ def store(url: str) -> GameStore:
     return GameStore(url)
 
 
-def _claim(request_id: int = 7, verdict: str = "wrong") -> ClaimRecord:
-    return ClaimRecord(request_id, 1, THEM, CP_A, CP_B, verdict, 1_700_000_000, 42)  # type: ignore[arg-type]
+def _claim(request_id: int = 7, verdict: str = "wrong", watcher: str = ME) -> ClaimRecord:
+    return ClaimRecord(request_id, watcher, 1, THEM, CP_A, CP_B, verdict, 1_700_000_000, 42)  # type: ignore[arg-type]
 
 
 def _signed(store: GameStore, key: str = "game:3:abc", nonce: int = 5, h: str = "01") -> int:
@@ -46,19 +46,33 @@ def _signed(store: GameStore, key: str = "game:3:abc", nonce: int = 5, h: str = 
 
 
 def test_claims_round_trip_and_upsert(store: GameStore) -> None:
-    assert store.claim(7) is None
+    assert store.claim(7, ME) is None
     store.save_claim(_claim())
-    assert store.claim(7) == _claim()
+    assert store.claim(7, ME) == _claim()
     store.save_claim(_claim(8, "right"))
-    store.save_claim(ClaimRecord(7, 1, THEM, CP_A, CP_A, "right", 1_700_000_000, 42, "rechecked"))
-    again = store.claim(7)
+    store.save_claim(
+        ClaimRecord(7, ME, 1, THEM, CP_A, CP_A, "right", 1_700_000_000, 42, "rechecked")
+    )
+    again = store.claim(7, ME)
     assert again is not None and again.verdict == "right" and again.note == "rechecked"
     assert [c.request_id for c in store.claims()] == [7, 8]
     assert [c.request_id for c in store.claims(verdict="right")] == [7, 8]
-    store.mark_settled(8)
+    store.mark_settled(8, ME)
     assert [c.request_id for c in store.claims(settled=False)] == [7]
-    settled = store.claim(8)
+    settled = store.claim(8, ME)
     assert settled is not None and settled.settled
+
+
+def test_claims_are_keyed_by_watcher(store: GameStore) -> None:
+    # The provider finalizing its claim and a watcher giving up on it are separate facts.
+    store.save_claim(_claim(watcher=ME))
+    store.save_claim(_claim(watcher=THEM, verdict="right"))
+    store.mark_settled(7, THEM)
+    mine, theirs = store.claim(7, ME), store.claim(7, THEM)
+    assert mine is not None and (mine.verdict, mine.settled) == ("wrong", False)
+    assert theirs is not None and (theirs.verdict, theirs.settled) == ("right", True)
+    assert [c.watcher for c in store.claims(settled=False)] == [ME]
+    assert [c.verdict for c in store.claims(watcher=THEM)] == ["right"]
 
 
 def test_games_are_keyed_by_player(store: GameStore) -> None:
@@ -132,7 +146,7 @@ def test_from_settings_defaults_to_the_data_dir(tmp_path: Path) -> None:
     named = GameStore.from_settings(
         Settings(data_dir=tmp_path, disputes_database_url=f"sqlite:///{tmp_path / 'x.db'}")
     )
-    assert named.url.endswith("x.db") and named.claim(7) is None
+    assert named.url.endswith("x.db") and named.claim(7, ME) is None
 
 
 def test_an_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
