@@ -69,6 +69,9 @@ contract DisputeGame {
     /// that loses to its own sock-puppet challenger must still pay, and a griefing challenger
     /// must not be made whole by the provider it attacked.
     uint256 public constant BURN_BPS = 5000;
+    /// Longest move timeout: `block.timestamp + moveTimeout` must never overflow uint64 (every
+    /// move would Panic and no game could end), and a game must end in bounded time.
+    uint64 public constant MAX_MOVE_TIMEOUT = 7 days;
     uint8 private constant REFUNDED = 3;
     uint8 private constant CLAIMED = 4;
 
@@ -86,7 +89,7 @@ contract DisputeGame {
     mapping(address => uint256) public credits;
 
     error BadArity(uint256 arity);
-    error BadTimeout();
+    error BadTimeout(uint64 given, uint64 max);
     error UnknownGame(uint256 gameId);
     error GameOver(uint256 gameId);
     error ClaimVoided(uint256 requestId);
@@ -145,7 +148,9 @@ contract DisputeGame {
         uint256 arity_
     ) {
         if (arity_ < 2 || arity_ > 64 || arity_ & (arity_ - 1) != 0) revert BadArity(arity_);
-        if (moveTimeout_ == 0) revert BadTimeout();
+        if (moveTimeout_ == 0 || moveTimeout_ > MAX_MOVE_TIMEOUT) {
+            revert BadTimeout(moveTimeout_, MAX_MOVE_TIMEOUT);
+        }
         escrow = IGameEscrow(escrow_);
         registry = IOptimisticRegistry(registry_);
         osv = OneStepVerifier(osv_);

@@ -7,6 +7,7 @@ winner, the game's credits and burn, and the escrow's record of `gameResolved`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -449,6 +450,18 @@ def test_the_arity_must_be_a_power_of_two_up_to_64(env: Env, osv: str, arity: in
     err = _reverts("BadArity", lambda: deploy(env.w3, env.deployer, art, osv, osv, osv, 60, arity))
     assert err.error_args == (arity,)
     _reverts("BadTimeout", lambda: deploy(env.w3, env.deployer, art, osv, osv, osv, 0, 2))
+
+
+def test_the_move_timeout_is_bounded_so_a_deadline_never_overflows(env: Env, osv: str) -> None:
+    art = load_artifact("DisputeGame")
+    week = 7 * 86400
+    for bad in (week + 1, 2**64 - 1):
+        err = _reverts(
+            "BadTimeout",
+            functools.partial(deploy, env.w3, env.deployer, art, osv, osv, osv, bad, 2),
+        )
+        assert err.error_args == (bad, week)
+    deploy(env.w3, env.deployer, art, osv, osv, osv, week, 2)
 
 
 def test_deployment_reads_and_code_size(env: Env, osv: str, bed: Bed) -> None:
