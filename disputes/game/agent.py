@@ -297,7 +297,12 @@ class Agent:
         for target, reads in (("game", self.game), ("escrow", self.escrow)):
             amount = reads.credits(self.address)
             if amount > 0:
-                self.sender.send(f"withdraw:{target}:{game_id}", Call(target, "withdraw"))
+                try:
+                    self.sender.send(f"withdraw:{target}:{game_id}", Call(target, "withdraw"))
+                except ContractRevert as exc:
+                    if exc.name != "NothingToWithdraw":  # another of our processes took it
+                        raise
+                    continue
                 got += amount
         self.store.update_game(game_id, self.address, withdrawn=True)
         return got

@@ -40,6 +40,7 @@ from verinfer.errors import VerinferError
 Log = Callable[[str], None]
 DEFAULT_INTERVAL_S = 1.0
 MAX_DIFFERENCES = 8
+MAX_BLOCKS = 2000  # blocks of events read per poll
 
 
 @dataclass(frozen=True)
@@ -210,12 +211,13 @@ class Watcher:
     def poll(self) -> PollReport:
         """One pass: new events, then one step in every game, then our own claims."""
         report = PollReport()
-        latest = int(self.escrow.w3.eth.block_number)
         start = self._start_block()
-        if start <= latest:
-            self._new_claims(start, latest, report)
-            self._new_games(start, latest, report)
-            self.store.set_cursor(self.cursor_name, latest)
+        # Bounded log queries (public nodes cap their range); a long history takes a few polls.
+        end = min(int(self.escrow.w3.eth.block_number), start + MAX_BLOCKS - 1)
+        if start <= end:
+            self._new_claims(start, end, report)
+            self._new_games(start, end, report)
+            self.store.set_cursor(self.cursor_name, end)
         self._step_games(report)
         if self.finalize:
             self._finalize_own(report)

@@ -350,3 +350,16 @@ def test_request_traces_re_execute_the_events_input(tiny_program: Program) -> No
     missing = RequestTraces(_Chain(None, tiny_program), chain, Programs.of())  # type: ignore[arg-type]
     with pytest.raises(AgentError, match="no OptimisticRequested event"):
         missing.trace(8)
+
+
+def test_withdraw_skips_credits_another_process_already_took(store: GameStore) -> None:
+    rig = _rig(store, [_info(Phase.RESOLVED)])
+    rig.agent.step(3)
+    rig.game.credit = 5
+    rig.sender.fail_with = "NothingToWithdraw"
+    assert rig.agent.withdraw(3) == 0
+    rec = store.game(3, ME)
+    assert rec is not None and rec.withdrawn
+    rig.sender.fail_with = "WithdrawFailed"
+    with pytest.raises(ContractRevert, match="WithdrawFailed"):
+        rig.agent.withdraw(3)

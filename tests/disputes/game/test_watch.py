@@ -144,3 +144,22 @@ def test_the_provider_finalizes_its_own_unchallenged_claim(fresh: Net, store: Ga
     assert provider.poll().finalized == [] and watcher.poll().finalized == []
     ours = store.claim(rid, fresh.provider.address)
     assert ours is not None and ours.settled and ours.note == "ours"
+
+
+def test_a_long_history_is_read_in_bounded_ranges(
+    fresh: Net, store: GameStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import disputes.game.watch as watch
+
+    rid = fresh.request()
+    fresh.claim(rid, cheat=True)
+    claimed_at = int(fresh.w3.eth.block_number)
+    monkeypatch.setattr(watch, "MAX_BLOCKS", 3)
+    watcher = fresh.watcher_for(fresh.watcher, store, _programs(fresh))
+    seen: list[int] = []
+    for _ in range(claimed_at // 3 + 1):
+        seen += watcher.poll().claims
+    assert seen == [rid]
+    cursor = store.cursor(watcher.cursor_name)
+    assert cursor is not None and claimed_at <= cursor < claimed_at + 3
+    assert len(fresh.games_of(rid)) == 1
