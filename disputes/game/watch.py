@@ -176,6 +176,7 @@ class Watcher:
         self.withdraw, self.from_block = withdraw, from_block
         self.log: Log = log or (lambda _msg: None)
         self.cursor_name = f"watch:{self.escrow.address}:{agent.address}"
+        self._errors = game_error_table()
 
     @classmethod
     def connect(
@@ -232,7 +233,7 @@ class Watcher:
         return list(
             call(
                 lambda: ev.get_logs(from_block=start, to_block=end),
-                game_error_table(),
+                self._errors,
                 f"{event} log query",
             )
         )
