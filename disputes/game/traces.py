@@ -18,7 +18,7 @@ from pathlib import Path
 
 from contracts.clients import EscrowClient, RegistryClient
 from contracts.records import OptimisticRequest, ProgramInfo
-from disputes.errors import AgentError
+from disputes.errors import AgentError, BoundsError, ExecutionInputError
 from disputes.game.encoding import inputs_from_bytes
 from disputes.program.ir import Program
 from disputes.tracing.trace import Trace, trace
@@ -109,6 +109,14 @@ class RequestTraces:
     def trace(self, request_id: int) -> Trace:
         if request_id not in self._traces:
             program = self.program(request_id)
-            inputs = inputs_from_bytes(program, self.request(request_id).input)
-            self._traces[request_id] = trace(program, inputs)
+            data = self.request(request_id).input
+            try:
+                self._traces[request_id] = trace(program, inputs_from_bytes(program, data))
+            except (ExecutionInputError, BoundsError) as exc:
+                # A hostile client can send an input the executor refuses; the watcher must
+                # record that and move on, not retry the same block range forever.
+                raise AgentError(
+                    f"request {request_id} cannot be executed ({exc}); no honest trace exists, "
+                    "so a claim on it cannot be disputed"
+                ) from exc
         return self._traces[request_id]
