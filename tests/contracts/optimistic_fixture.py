@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pytest
 from eth_abi.abi import encode
 from eth_hash.auto import keccak
@@ -24,10 +23,11 @@ from contracts.clients import EscrowClient, OptimisticSpec, RegistryClient
 from contracts.errors import ContractRevert
 from contracts.signer import Signer
 from disputes.commitments import merkle
-from disputes.commitments.descriptor import CONFIG_KEYS, header_message, program_tree
+from disputes.commitments.descriptor import CONFIG_KEYS
 from disputes.execution.executor import load_program
-from disputes.game.encoding import input_bytes, output_bytes, start_hash
-from disputes.osp import start_data
+from disputes.game.encoding import input_bytes, output_bytes
+from disputes.game.register import optimistic_spec
+from disputes.game.register import register_program as library_register
 from disputes.program.ir import SPEC_VERSION, Program
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import TIMEOUT, Env
@@ -119,19 +119,15 @@ def digits_case(registry: Any, name: str = "digits-mlp", sample: int = 0) -> Cas
 
 
 def spec_of(program: Program) -> OptimisticSpec:
-    """The OptimisticSpec a program registers with (output shape as rows × width)."""
-    shape = program.slot_shape(program.output_slot)
-    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-    width = int(shape[-1]) if shape else 1
-    return OptimisticSpec(program.program_root, start_hash(start_data(program)), rows, width)
+    """The OptimisticSpec a program registers with (the library's, under the tests' name)."""
+    return optimistic_spec(program)
 
 
 def register_program(
     reg: RegistryClient, program: Program, commitment: bytes = b"\x0a" * 32, bond: int = MIN_BOND
 ) -> int:
-    """Register `program` as an optimistic model with its real header and header proof."""
-    header = (header_message(program), program_tree(program).proof(0))
-    return reg.register_optimistic(commitment, FEE, bond, spec_of(program), header)
+    """Register `program` as an optimistic model with the tests' fee and default bond."""
+    return library_register(reg, program, commitment, FEE, bond)
 
 
 def synthetic_header(
