@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contracts.cli import app as chain_app
 from disputes.game.cli import app as challenge_app
 from disputes.game.cli import watch as watch_cmd
 from models.cli import app as models_app
 from verinfer.errors import VerinferError
+from verinfer.progress import progress_bar
 from verinfer.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(
@@ -32,25 +30,6 @@ app.add_typer(challenge_app, name="challenge")
 app.command("watch")(watch_cmd)
 console = Console(stderr=True)
 ZK_MODELS = ["digits-mlp", "digits-cnn"]
-
-
-@contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
-    """A progress callback ``(message, fraction)`` drawn as a bar on stderr."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not enabled,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("preparing", total=1.0)
-
-        def update(message: str, fraction: float) -> None:
-            bar.update(task, description=message, completed=max(0.0, min(1.0, fraction)))
-
-        yield update
 
 
 @app.command()

@@ -140,11 +140,11 @@ def _mine(w3: Web3, signer: Signer, tx: dict[str, Any], table: ErrorTable) -> Tx
     tx_hash = w3.eth.send_raw_transaction(signer.sign_transaction(tx))
     rcpt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
     if rcpt["status"] != 1:
-        _raise_mined_revert(w3, "0x" + bytes(tx_hash).hex(), tx, rcpt["blockNumber"], table)
+        raise_mined_revert(w3, "0x" + bytes(tx_hash).hex(), tx, rcpt["blockNumber"], table)
     return rcpt
 
 
-def _raise_mined_revert(
+def raise_mined_revert(
     w3: Web3, tx_hash: str, tx: dict[str, Any], block: int, table: ErrorTable
 ) -> NoReturn:
     """Recover why a mined tx failed (the estimate passed, or there was none).

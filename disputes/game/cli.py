@@ -35,10 +35,10 @@ from disputes.game.session import (
     Session,
     connect_session,
     emit,
-    progress_bar,
     reported,
 )
 from disputes.osp.cli import prove_step
+from verinfer.progress import progress_bar
 
 app = typer.Typer(
     help="Dispute games on optimistic claims: check, open, play, status, resolve, list.",
@@ -183,7 +183,7 @@ def play(
     Exit 0: won or cancelled; 4: lost.
     """
     opts = _opts(rpc_url, private_key, keystore, password_file, deployment, model)
-    with reported(as_json), progress_bar(enabled=not as_json) as progress:
+    with reported(as_json), progress_bar(not as_json, "connecting") as progress:
         s = connect_session(opts, signer=True)
         agent = s.agent(poll_s=poll)
         rec = agent.play(game, progress, withdraw=withdraw)

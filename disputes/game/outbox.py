@@ -28,8 +28,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
-from contracts.bindings import RECEIPT_TIMEOUT_S, TxResult, wrapped
-from contracts.bindings import _raise_mined_revert as raise_mined_revert
+from contracts.bindings import RECEIPT_TIMEOUT_S, TxResult, raise_mined_revert, wrapped
 from contracts.errors import RpcError
 from contracts.reverts import ErrorTable
 from contracts.signer import Signer

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from verinfer.errors import VerinferError
 from verinfer.settings import get_settings
@@ -207,22 +206,3 @@ def reported(as_json: bool) -> Iterator[None]:
 def emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
     """Print `data` as JSON, or `lines` for people."""
     typer.echo(json.dumps(data, indent=2, default=str) if as_json else "\n".join(lines))
-
-
-@contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
-    """A progress callback ``(message, fraction)`` drawn as a bar on stderr."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not enabled,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("connecting", total=1.0)
-
-        def update(message: str, fraction: float) -> None:
-            bar.update(task, description=message, completed=max(0.0, min(1.0, fraction)))
-
-        yield update
