@@ -76,6 +76,16 @@ def test_every_corrupt_step_of_the_mlp_loses(bed: Bed, digits: dict[str, Trace])
             assert [m.fn for m in played.record.moves][-2:] == ["revealRow", "proveElement"]
 
 
+def test_every_step_of_the_cnn_loses_when_corrupt(bed: Bed, digits: dict[str, Trace]) -> None:
+    tr = digits["digits-cnn"]
+    for s, step in enumerate(tr.program.steps):  # conv, relu, reshape, qmatmul
+        last_row = _n_rows(tr, s) - 1
+        played = _game(bed, tr, CorruptStep(tr, s, last_row, step.shape[-1] - 1, delta=9))
+        res, final = played.record.resolution, played.record.final
+        assert res is not None and res.reason == Reason.ONE_STEP, (s, step.kind)
+        assert final is not None and (final.lo, final.index) == (s, last_row)
+
+
 def test_every_row_of_the_cnn_conv_and_relu_is_caught(bed: Bed, digits: dict[str, Trace]) -> None:
     tr = digits["digits-cnn"]
     for s in (0, 1):
