@@ -1,4 +1,4 @@
-"""Shared fixtures: the real model registry (models are built once, then reused)."""
+"""Shared fixtures: the real model registry (built once, then reused) and a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 
 from models.registry import Registry
+from tests.pg import pg_url, postgres  # noqa: F401  - the PostgreSQL fixtures, for every suite
 
 
 @pytest.fixture(scope="session")

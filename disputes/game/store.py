@@ -26,7 +26,6 @@ from typing import Literal, TypeVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     Integer,
     LargeBinary,
     String,
@@ -37,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from disputes.errors import GameStoreError
-from verinfer.db import make_engine, sqlite_url
+from verinfer.db import UtcDateTime, make_engine, sqlite_url
 from verinfer.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -68,7 +67,7 @@ class _ClaimRow(_Base):
     block: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _GameRow(_Base):
@@ -84,7 +83,7 @@ class _GameRow(_Base):
     last_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
     winner: Mapped[str | None] = mapped_column(String(42), nullable=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _TxRow(_Base):
@@ -101,8 +100,8 @@ class _TxRow(_Base):
     raw: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(10), index=True)
     block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _CursorRow(_Base):
