@@ -53,7 +53,7 @@ def binaries() -> Path:
             return folder
     raise PostgresSetupError(
         "no PostgreSQL server binaries: the pgserver wheel pinned in requirements.lock is not "
-        f"installed (looked in {[str(f) for f in found] or 'no pgserver package'}); run "
+        f"installed ({[str(f) for f in found] or 'no pgserver package'}); run "
         "`make setup` (pip install --no-deps -r requirements.lock)"
     )
 
@@ -69,7 +69,12 @@ def _run_as() -> dict[str, Any]:
     """subprocess arguments that drop root to an unprivileged user; none when not root."""
     if os.geteuid() != 0:
         return {}
-    who = pwd.getpwnam(UNPRIVILEGED)
+    try:
+        who = pwd.getpwnam(UNPRIVILEGED)
+    except KeyError:
+        raise PostgresSetupError(
+            f"running as root, and PostgreSQL refuses root: no user {UNPRIVILEGED!r} to run it as"
+        ) from None
     return {"user": who.pw_uid, "group": who.pw_gid, "extra_groups": []}
 
 
