@@ -42,6 +42,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_logging
     from api.serve import build_gateway
     from prover.srs import DEV_SRS_WARNING, is_dev_srs
 
@@ -50,7 +51,9 @@ def serve(
         console.print(f"[yellow]WARNING:[/] {DEV_SRS_WARNING}")
     with progress_bar() as progress:
         gw = build_gateway(list(model), progress)
-    uvicorn.run(create_app(gw), host=host or settings.host, port=port or settings.port)
+    configure_logging(settings.log_level)
+    host, port = host or settings.host, port or settings.port
+    uvicorn.run(create_app(gw), host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()

@@ -5,7 +5,10 @@ VerinferError
     ├── BadRequestError   (input of the wrong shape, dtype or value: HTTP 400/422)
     ├── NotFoundError     (unknown model, proof or job: HTTP 404)
     ├── PayloadTooLarge   (the body is over VERINFER_MAX_BODY_BYTES: HTTP 413)
+    ├── UnsupportedMediaType  (a Content-Encoding it cannot decode: HTTP 415)
+    ├── TooManyRequests   (over VERINFER_MAX_INFLIGHT infers in flight: HTTP 429 + Retry-After)
     ├── OverloadedError   (the proving queue is full: HTTP 503 + Retry-After)
+    ├── BackendError      (the model's backend failed on a valid input: HTTP 500)
     └── StoreError        (the job store could not persist or read: HTTP 503)
         └── StoreBusyError  (it stayed locked or unreachable through every retry: + Retry-After)
 """
@@ -13,6 +16,19 @@ VerinferError
 from __future__ import annotations
 
 from verinfer.errors import VerinferError
+
+__all__ = [
+    "ApiError",
+    "BackendError",
+    "BadRequestError",
+    "NotFoundError",
+    "OverloadedError",
+    "PayloadTooLarge",
+    "StoreBusyError",
+    "StoreError",
+    "TooManyRequests",
+    "UnsupportedMediaType",
+]
 
 
 class ApiError(VerinferError):
@@ -34,9 +50,22 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+
+
+class TooManyRequests(ApiError):
+    status_code = 429
+    retry_after = True
+
+
 class OverloadedError(ApiError):
     status_code = 503
     retry_after = True
+
+
+class BackendError(ApiError):
+    status_code = 500
 
 
 class StoreError(ApiError):

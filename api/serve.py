@@ -17,9 +17,9 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from api.app import Gateway
-from api.backends import ProverBackend
-from api.store import JobStore
+from api.backends import ProverBackend, load_worker_backend
+from api.deps import Gateway
+from api.jobs import JobStore, ProcessPool
 from contracts.chain import free_port
 from models.registry import Registry
 from prover.srs import check_srs_policy, is_dev_srs
@@ -30,7 +30,10 @@ Progress = Callable[[str, float], None]
 
 
 def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway:
-    """A gateway serving the named zk models (built, tuned and keyed on first use, then cached)."""
+    """A gateway serving the named zk models (built, tuned and keyed on first use, then cached).
+
+    Proofs run in ``VERINFER_WORKERS`` worker processes, which load the prepared circuits.
+    """
     s = get_settings()
     check_srs_policy(s)
     registry = Registry.default()
@@ -39,14 +42,19 @@ def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway
     store = JobStore(
         s.effective_database_url, busy_timeout_s=s.store_busy_timeout_s, retry_s=s.store_retry_s
     )
+    pool = ProcessPool(load_worker_backend, names, s.workers, s.worker_start_method)
     return Gateway(
         store,
         dict(backends),
         cards,
+        pool=pool,
         dev_srs=is_dev_srs(s),
         max_queue=s.max_queue,
         max_body_bytes=s.max_body_bytes,
         retry_after_s=s.retry_after_s,
+        max_inflight=s.max_inflight,
+        workers=s.workers,
+        job_attempts=s.job_attempts,
     )
 
 

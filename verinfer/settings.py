@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,30 @@ class Settings(BaseSettings):
     )
     retry_after_s: int = Field(
         default=2, gt=0, description="Seconds a client is told to wait (Retry-After) on 503."
+    )
+    max_inflight: int = Field(
+        default=64,
+        gt=0,
+        description="Infer requests being read or predicted at once; beyond it infer answers 429 "
+        "with Retry-After (bounds the memory that request bodies can take).",
+    )
+    workers: int = Field(
+        default=1,
+        gt=0,
+        description="Worker processes that prove (and trace) jobs; one already uses every core.",
+    )
+    worker_start_method: Literal["spawn", "forkserver"] = Field(
+        default="spawn",
+        description="How worker processes start (never fork: the server has threads running).",
+    )
+    job_attempts: int = Field(
+        default=3,
+        gt=0,
+        description="Times a job is tried when its worker process dies under it (killed, out "
+        "of memory) before it fails with the reason.",
+    )
+    log_level: str = Field(
+        default="INFO", description="Level of the gateway's JSON log lines on stderr."
     )
     store_busy_timeout_s: float = Field(
         default=10.0,

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from api.app import Gateway
-from api.store import JobStore
+from api.deps import Gateway
+from api.jobs import JobStore
 from models.card import ModelCard
 
 
@@ -31,9 +31,10 @@ class FakeBackend:
         self.fail = fail
         self.proved: list[list[float]] = []
 
-    def predict(self, x: NDArray[np.float32]) -> list[float]:
+    def predict(self, inputs: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
         time.sleep(self.predict_s)  # like EZKL's witness: the GIL is free, requests overlap
-        return [float(x.sum()) * 2] + [0.0] * 9
+        x = inputs["input"]
+        return {"logits": np.asarray([[float(x.sum()) * 2] + [0.0] * 9])}
 
     def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:
         assert list(x.shape) == self.input_shape

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import Gateway, create_app
-from api.store import JobStore
+from api.jobs import JobStore
 from models.registry import Registry
 from tests.api.fakes import FakeBackend
 from tests.api.fakes import body as _body

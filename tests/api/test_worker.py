@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.errors import StoreBusyError
-from api.store import JobStore
+from api.jobs import JobStore
 from models.registry import Registry
 from tests.api.fakes import FakeBackend, body, gateway
 
@@ -54,7 +54,7 @@ def test_a_held_store_lock_delays_a_proof_but_never_loses_it(
     gw, backend = gateway(registry.card("digits-mlp"), db, busy_timeout_s=0.05, retry_s=0.2)
     with TestClient(create_app(gw)) as client:
         pid = client.post(URL, json=body([0.5] * 64)).json()["parameters"]["proof_id"]
-        while gw.worker.current != pid:
+        while pid not in gw.worker.running:
             time.sleep(0.01)
         time.sleep(0.1)  # past its "proving" write: it now waits in the (blocked) prover
         holder = _hold_lock(db, 1.5)  # longer than the store's own retries: the worker's loop
@@ -130,7 +130,7 @@ def test_a_crash_of_the_loop_is_survived_and_the_job_still_proven(
         return real_get(job_id)
 
     monkeypatch.setattr(gw.store, "get", flaky_get)
-    monkeypatch.setattr("api.worker.RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr("api.jobs.worker.RETRY_PAUSE_S", 0.01)
     with TestClient(create_app(gw)) as client:
         pid = client.post(URL, json=body([0.25] * 64)).json()["parameters"]["proof_id"]
         assert _wait_status(client, pid).status_code == 200
@@ -148,7 +148,7 @@ def test_readiness_says_false_when_the_worker_is_not_running(
         gw.worker.stop()
         r = client.get("/v2/health/ready")
         assert r.status_code == 503 and r.json()["ready"] is False
-        assert "proof worker is not running" in r.json()["error"]
+        assert "job worker is not running" in r.json()["error"]
         assert client.get("/v2/models/digits-mlp/ready").status_code == 503
         gw.worker.start()
         assert client.get("/v2/health/ready").json() == {"ready": True}

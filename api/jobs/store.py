@@ -1,0 +1,195 @@
+"""The job store: every accepted inference and its proof, persisted before it is acknowledged.
+
+SQLite (WAL) by default; any SQLAlchemy URL (e.g. PostgreSQL) works unchanged.
+
+Usage::
+
+    store = JobStore("sqlite:///jobs.db")
+    job = store.create(model="digits-mlp", commitment="0x…", inputs=[0.1, …], outputs=[…])
+    store.get(job.id).status  # "pending"
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar, cast
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from api.errors import NotFoundError, StoreBusyError, StoreError
+from verinfer.db import UtcDateTime, make_engine
+
+__all__ = ["TRANSIENT", "Job", "JobStore", "Status"]
+
+T = TypeVar("T")
+# Lock contention, a dropped connection or an exhausted pool pass; they are retried. Any other
+# database error is a bug or a broken store and surfaces at once.
+TRANSIENT = (OperationalError, PoolTimeout)
+
+Status = Literal["pending", "proving", "done", "failed"]
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _JobRow(_Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), index=True)
+    commitment: Mapped[str] = mapped_column(String(66))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    inputs: Mapped[str] = mapped_column(Text)
+    outputs: Mapped[str] = mapped_column(Text)
+    proof: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@dataclass(frozen=True)
+class Job:
+    """One accepted inference request and the state of its proof."""
+
+    id: str
+    model: str
+    commitment: str
+    status: Status
+    inputs: list[float]
+    outputs: list[float]
+    proof: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _to_job(row: _JobRow) -> Job:
+    proof = json.loads(row.proof) if row.proof else None
+    return Job(
+        row.id,
+        row.model,
+        row.commitment,
+        cast(Status, row.status),
+        json.loads(row.inputs),
+        json.loads(row.outputs),
+        proof,
+        row.error,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+class JobStore:
+    """CRUD over jobs; every write is committed before the call returns.
+
+    Writes from this process go through one lock (SQLite has one writer; serialising them here
+    avoids its immediate "database is locked" when two deferred transactions both upgrade), and
+    a write that still meets a lock held elsewhere is retried for ``retry_s`` seconds before it
+    raises StoreBusyError (HTTP 503 with Retry-After): a request is never half-accepted.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
+        self.retry_s = retry_s
+        self._write_lock = threading.Lock()
+        try:
+            self.engine = make_engine(url, busy_timeout_s)
+            _Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open the job store at {url!r}: {exc}; "
+                "check VERINFER_DATABASE_URL and that its folder is writable"
+            ) from exc
+
+    def _retrying(self, what: str, fn: Callable[[Session], T], write: bool) -> T:
+        deadline = time.monotonic() + self.retry_s
+        pause = 0.01
+        while True:
+            try:
+                return self._once(fn, write)
+            except TRANSIENT as exc:
+                if time.monotonic() + pause > deadline:
+                    raise StoreBusyError(
+                        f"the job store is busy ({what} kept failing for {self.retry_s:.0f}s: "
+                        f"{getattr(exc, 'orig', None) or exc}); retry shortly"
+                    ) from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"job store {what} failed: {exc}") from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _once(self, fn: Callable[[Session], T], write: bool) -> T:
+        if not write:
+            with Session(self.engine, expire_on_commit=False) as s:
+                return fn(s)
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as s:
+            out = fn(s)
+            s.commit()
+            return out
+
+    def create(self, model: str, commitment: str, inputs: list[float], outputs: list[float]) -> Job:
+        now = datetime.now(UTC)
+        row = _JobRow(
+            id=str(uuid.uuid4()),
+            model=model,
+            commitment=commitment,
+            status="pending",
+            inputs=json.dumps(inputs),
+            outputs=json.dumps(outputs),
+            proof=None,
+            error=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+        def add(s: Session) -> None:
+            s.add(row)
+
+        self._retrying("create", add, write=True)
+        return _to_job(row)
+
+    def get(self, job_id: str) -> Job:
+        row = self._retrying("read", lambda s: s.get(_JobRow, job_id), write=False)
+        if row is None:
+            raise NotFoundError(
+                f"no proof job {job_id!r}; use the proof_id from the infer response's parameters"
+            )
+        return _to_job(row)
+
+    def set_status(
+        self,
+        job_id: str,
+        status: Status,
+        *,
+        proof: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        proof_json = json.dumps(proof) if proof is not None else None
+
+        def update(s: Session) -> None:
+            row = s.get(_JobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"no proof job {job_id!r}")
+            row.status = status
+            row.proof = proof_json if proof_json is not None else row.proof
+            row.error = error
+            row.updated_at = datetime.now(UTC)
+
+        self._retrying("status update", update, write=True)
+
+    def unfinished(self) -> list[Job]:
+        """Jobs accepted but not yet proven: re-queued at start-up so none is lost."""
+        stmt = select(_JobRow).where(_JobRow.status.in_(["pending", "proving"]))
+
+        def query(s: Session) -> list[Job]:
+            return [_to_job(r) for r in s.scalars(stmt.order_by(_JobRow.created_at))]
+
+        return self._retrying("unfinished query", query, write=False)

@@ -1,0 +1,248 @@
+"""The job worker: admission, the queue, and supervised runner threads that follow each job.
+
+Runner threads hand each job to the ``WorkerPool`` (worker processes) and write its result;
+they never prove themselves, so the server process stays responsive. Nothing accepted is ever
+stranded: jobs left unfinished by a crash are re-queued at start-up from the store; a store
+error is retried until the store answers; a job for a model this gateway no longer serves is
+failed with the reason; a worker process that dies under a job gets the job retried on a fresh
+one (``max_attempts`` in all, so one poisonous input cannot kill workers for ever); and a crash
+of a runner's loop is caught by its supervisor, which puts the job back at the head of the
+queue. The queue is bounded at admission (``reserve``): a request that cannot be queued is
+refused before it is persisted.
+
+Usage::
+
+    worker = JobWorker(store, pool, served={"digits-mlp"}, max_queue=256)
+    worker.start()
+    worker.reserve(); job = store.create(...); worker.submit(job.id)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Collection
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from api.errors import NotFoundError, OverloadedError, StoreError
+from api.jobs.pool import WorkerLost, WorkerPool
+from api.jobs.store import Job, JobStore
+from api.jobs.tasks import Outcome
+from api.logs import job_context
+from api.metrics import Metrics
+
+__all__ = ["RETRY_PAUSE_S", "JobWorker"]
+
+log = logging.getLogger(__name__)
+RETRY_PAUSE_S = 0.5
+POLL_S = 0.25
+
+
+class _Stopping(Exception):
+    """Raised inside a runner when stop() was called while it waited."""
+
+
+class JobWorker:
+    """Queues persisted job ids and runs each on the pool from ``runners`` daemon threads."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        pool: WorkerPool,
+        served: Collection[str],
+        max_queue: int = 256,
+        *,
+        runners: int = 1,
+        max_attempts: int = 3,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store, self.pool, self.served = store, pool, set(served)
+        self.max_queue, self.runners, self.max_attempts = max_queue, runners, max_attempts
+        self.metrics = metrics or Metrics(models=served)
+        self._jobs: deque[str] = deque()
+        self._cv = threading.Condition()
+        self._reserved = 0
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.running: dict[str, float] = {}  # job id -> time.monotonic() it started
+        self.restarts = 0  # runner loops restarted after a crash
+        self.lost = 0  # worker processes that died under a job
+        self.on_finish: list[Callable[[str, str, float], None]] = []  # (model, status, seconds)
+        self.metrics.watch_queue(lambda: len(self._jobs), lambda: len(self.running))
+
+    def start(self) -> None:
+        with self._cv:
+            queued = set(self._jobs)
+            self._jobs.extend(j.id for j in self.store.unfinished() if j.id not in queued)
+        self._stopping.clear()
+        self.pool.start()
+        self._threads = [
+            threading.Thread(target=self._supervise, name=f"job-runner-{i}", daemon=True)
+            for i in range(self.runners)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        # Jobs still queued or running stay "pending"/"proving" in the store: re-queued at start.
+        self._stopping.set()
+        with self._cv:
+            self._cv.notify_all()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads = []
+        self.pool.stop()
+
+    @property
+    def alive(self) -> bool:
+        """True while every runner thread runs (readiness reflects it)."""
+        live = bool(self._threads) and all(t.is_alive() for t in self._threads)
+        return live and not self._stopping.is_set()
+
+    def not_ready(self) -> str | None:
+        """None when jobs can run now, else why not."""
+        if not self.alive:
+            return "the job worker is not running; accepted jobs wait until it is"
+        return self.pool.status()
+
+    def reserve(self) -> None:
+        """Hold a queue slot for a request about to be persisted; OverloadedError when full."""
+        with self._cv:
+            if len(self._jobs) + self._reserved >= self.max_queue:
+                raise OverloadedError(
+                    f"the proving queue is full ({self.max_queue} jobs); retry shortly"
+                )
+            self._reserved += 1
+
+    def release(self) -> None:
+        """Give back a slot whose request was not persisted."""
+        with self._cv:
+            self._reserved -= 1
+
+    def submit(self, job_id: str) -> None:
+        """Queue a persisted job, consuming the slot ``reserve`` held for it."""
+        with self._cv:
+            self._reserved = max(0, self._reserved - 1)
+            self._jobs.append(job_id)
+            self._cv.notify()
+
+    def queue_position(self, job_id: str) -> int:
+        """0 while running, n when n jobs are ahead, -1 when not queued."""
+        if job_id in self.running:
+            return 0
+        with self._cv:
+            items = list(self._jobs)
+        return items.index(job_id) + 1 if job_id in items else -1
+
+    def started_at(self, job_id: str) -> float | None:
+        """When the job started running (time.monotonic()), if it is running."""
+        return self.running.get(job_id)
+
+    def _next(self) -> str | None:
+        with self._cv:
+            while not self._jobs and not self._stopping.is_set():
+                self._cv.wait(1.0)
+            if self._stopping.is_set():
+                return None
+            job_id = self._jobs.popleft()
+            self.running[job_id] = time.monotonic()
+            return job_id
+
+    def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            current: list[str] = []
+            try:
+                self._loop(current)
+            except _Stopping:
+                return
+            except BaseException:  # the loop must outlive any bug: log it, requeue, go on
+                log.exception("job runner loop crashed; restarting it")
+                self.restarts += 1
+                with self._cv:
+                    self._jobs.extendleft(current)
+                time.sleep(RETRY_PAUSE_S)
+            finally:
+                for job_id in current:
+                    self.running.pop(job_id, None)
+
+    def _loop(self, current: list[str]) -> None:
+        while (job_id := self._next()) is not None:
+            current[:] = [job_id]
+            with job_context(job_id):
+                self._handle(job_id)
+            self.running.pop(job_id, None)
+            current.clear()
+
+    def _store(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """A store call retried until it succeeds: a locked or restarting store loses nothing."""
+        while True:
+            try:
+                return fn(*args, **kw)
+            except NotFoundError:
+                raise
+            except StoreError as exc:
+                log.warning("job store unavailable (%s); retrying", exc)
+                if self._stopping.wait(RETRY_PAUSE_S):
+                    raise _Stopping from exc
+
+    def _handle(self, job_id: str) -> None:
+        try:
+            job: Job = self._store(self.store.get, job_id)
+        except NotFoundError:
+            log.warning("job %s vanished from the store; skipped", job_id)
+            return
+        if job.status in ("done", "failed"):  # requeued after a crash that came after its end
+            return
+        if job.model not in self.served:
+            served = ", ".join(sorted(self.served)) or "none"
+            reason = (
+                f"model {job.model!r} is not served by this gateway (it serves: {served}); "
+                "send the request again to a gateway that serves it"
+            )
+            self._store(self.store.set_status, job_id, "failed", error=reason)
+            return
+        self._store(self.store.set_status, job_id, "proving")
+        t0 = time.monotonic()
+        status, result = self._prove(job)
+        seconds = time.monotonic() - t0
+        self.metrics.proof(job.model, status, seconds)
+        for hook in self.on_finish:
+            hook(job.model, status, seconds)
+        if status == "done":
+            self._store(self.store.set_status, job_id, "done", proof=result)
+        else:
+            self._store(self.store.set_status, job_id, "failed", error=result)
+
+    def _prove(self, job: Job) -> tuple[str, Any]:
+        last = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outcome = self._wait(self.pool.submit("prove", job.model, job.inputs))
+            except WorkerLost as exc:
+                self.lost += 1
+                self.metrics.worker_lost()
+                last = str(exc)
+                log.warning(
+                    "job %s: attempt %d of %d lost: %s", job.id, attempt, self.max_attempts, exc
+                )
+                continue
+            if not outcome.ok:
+                log.warning("job %s failed: %s", job.id, outcome.error)
+                return "failed", outcome.error
+            return "done", outcome.value
+        return "failed", (
+            f"the worker process died {self.max_attempts} times running this job (last: {last}); "
+            "the input may be too large for this gateway's memory"
+        )
+
+    def _wait(self, future: Future[Outcome]) -> Outcome:
+        while True:
+            try:
+                return future.result(timeout=POLL_S)
+            except FutureTimeout:
+                if self._stopping.is_set():
+                    raise _Stopping from None
