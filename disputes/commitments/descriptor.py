@@ -40,7 +40,7 @@ KINDS = (
 )  # fmt: skip
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
-LUT_FUNCTIONS = ("exp", "erf", "tanh", "sigmoid", "gelu")
+LUT_FUNCTIONS = ("exp", "erf", "tanh", "sigmoid", "gelu", "softplus", "expm1", "mish")
 LUT_TAILS = ("clamp", "identity")
 CONFIG_KEYS = (
     "act", "wbits", "table_bits", "wscale_max", "lut_out", "exp", "prob", "norm",

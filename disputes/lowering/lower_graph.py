@@ -16,7 +16,13 @@ import numpy as np
 import onnx
 
 from disputes.errors import LoweringError
-from disputes.lowering import lower_arith, lower_nn, lower_shape  # noqa: F401  (register handlers)
+from disputes.lowering import (  # noqa: F401  (register handlers)
+    lower_act,
+    lower_arith,
+    lower_nn,
+    lower_rnn,
+    lower_shape,
+)
 from disputes.lowering.lower import (
     HANDLERS,
     S_BASE,
@@ -31,6 +37,7 @@ from disputes.lowering.lower import (
     static_shape,
     unsupported,
 )
+from disputes.lowering.lower_act import mish_chains
 from disputes.lowering.lower_arith import table
 from disputes.lowering.lower_nn import matmul
 from disputes.program.ir import Program
@@ -44,6 +51,7 @@ class Fusions:
     skip: set[int] = field(default_factory=set)
     bias: dict[int, str] = field(default_factory=dict)  # matmul node → bias initializer
     gelu: dict[int, str] = field(default_factory=dict)  # last node → input tensor name
+    mish: dict[int, str] = field(default_factory=dict)  # x·tanh(softplus(x)): Mul → x
     out_name: dict[int, str] = field(default_factory=dict)  # fused matmul → the Add's output
 
 
@@ -58,6 +66,9 @@ def find_fusions(graph: onnx.GraphProto, consts: dict[str, Const]) -> Fusions:
     single = _single_user(graph, users, graph_outputs)
     _bias_fusions(graph, consts, single, f)
     _gelu_fusions(graph, consts, single, producer, f)
+    for sp, th, m, x in mish_chains(graph.node, single, producer):
+        f.skip.update({sp, th})
+        f.mish[m] = x
     return f
 
 
@@ -202,9 +213,10 @@ def _lower_node(
     if node.op_type == "Constant":
         return
     b.node = node.name or f"{node.op_type}_{i}"
-    if i in fusions.gelu:
-        env[node.output[0]] = table(b, "gelu", as_dyn(b, env[fusions.gelu[i]]), b.cfg.act)
-        return
+    for fn, fused in (("gelu", fusions.gelu), ("mish", fusions.mish)):
+        if i in fused:
+            env[node.output[0]] = table(b, fn, as_dyn(b, env[fused[i]]), b.cfg.act)
+            return
     ins: list[Val | None] = [env[n] if n else None for n in node.input]
     if i in fusions.bias:
         bias = np.asarray(env[fusions.bias[i]])

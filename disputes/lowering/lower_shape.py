@@ -120,13 +120,19 @@ def _split(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]
     outs: list[Val] = []
     start = 0
     for size in sizes:
-        flat: list[int] = []
-        for i, d in enumerate(x.shape):
-            flat += [start, start + size, 1] if i == ax else [0, d, 1]
-        shape = tuple(size if i == ax else d for i, d in enumerate(x.shape))
-        outs.append(b.emit("slice", [x], shape, x.scale, x.is_int, slices=tuple(flat)))
+        outs.append(slice_axis(b, x, ax, start, start + size))
         start += size
     return outs
+
+
+def slice_axis(b: Builder, x: Dyn, axis: int, start: int, stop: int) -> Dyn:
+    """x[..., start:stop, ...] along one axis (0 <= start <= stop <= its size)."""
+    ax = axis % len(x.shape)
+    flat: list[int] = []
+    for i, d in enumerate(x.shape):
+        flat += [start, stop, 1] if i == ax else [0, d, 1]
+    shape = tuple(stop - start if i == ax else d for i, d in enumerate(x.shape))
+    return b.emit("slice", [x], shape, x.scale, x.is_int, slices=tuple(flat))
 
 
 @handles("Gather")

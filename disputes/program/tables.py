@@ -27,6 +27,18 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _expm1(x: float) -> float:
+    return math.expm1(min(x, 0.0))
+
+
+def _mish(x: float) -> float:
+    return x * math.tanh(_softplus(x))
+
+
 # name → (function, domain low, domain high, right tail: "clamp" or "identity")
 FUNCTIONS: dict[str, tuple[Callable[[float], float], int, int, str]] = {
     "exp": (math.exp, -16, 0, "clamp"),
@@ -34,6 +46,11 @@ FUNCTIONS: dict[str, tuple[Callable[[float], float], int, int, str]] = {
     "tanh": (math.tanh, -8, 8, "clamp"),
     "sigmoid": (_sigmoid, -16, 16, "clamp"),
     "gelu": (_gelu, -8, 8, "identity"),
+    # Where a tail is cut off, the function is within 2e-6 of its tail value (e.g. softplus(16)
+    # - 16 = 1.1e-7, mish(8) - 8 = -1.8e-6), far below the 2**-12 argument rounding.
+    "softplus": (_softplus, -16, 16, "identity"),
+    "expm1": (_expm1, -16, 0, "clamp"),  # ELU's negative branch; 0 for x > 0
+    "mish": (_mish, -16, 8, "identity"),
 }
 
 
