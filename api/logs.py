@@ -32,7 +32,12 @@ __all__ = [
 
 _request_id: ContextVar[str | None] = ContextVar("verinfer_request_id", default=None)
 _job_id: ContextVar[str | None] = ContextVar("verinfer_job_id", default=None)
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def request_id() -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -59,6 +60,8 @@ _load_errors: dict[str, str] = {}
 
 def init_worker(loader: Loader, models: Sequence[str]) -> None:
     """Load every served model's backend once; a failure is kept and reported per job."""
+    # Ctrl-C reaches the whole process group: the server decides when its workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in models:
         try:
             _loaded[name] = loader(name)
