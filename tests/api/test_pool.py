@@ -165,5 +165,8 @@ def test_the_event_loop_answers_while_real_proofs_run(registry: Registry, tmp_pa
         assert answers == [200] * 20
         assert last.status_code == 202, "all four proofs finished before 20 health checks"
         assert gw.worker.running  # a proof was still running after the last health answer
-        for pid in ids:
-            assert _until(lambda p=pid: http.get(f"{proof}/{p}").status_code == 200, "done")
+
+        def all_done() -> bool:
+            return all(http.get(f"{proof}/{p}").status_code == 200 for p in ids)
+
+        _until(all_done, "all four proofs done")
