@@ -7,14 +7,20 @@ import {FixedPoint} from "./FixedPoint.sol";
 /// @notice Mirrors disputes/execution/ops/nonlinear.py. A table step's committed params are
 ///         fn, lo, hi, tail and the table T[0..n], n = (hi - lo)·64; the verifier opens the two
 ///         entries `lutIndex` names from the committed table and hands them to `lut`.
-/// @dev Function codes: exp=0, erf=1, tanh=2, sigmoid=3, gelu=4 (`domain` gives each one's
-///      [lo, hi] and tail). Tail codes: clamp=0, identity=1.
+/// @dev Function codes: exp=0, erf=1, tanh=2, sigmoid=3, gelu=4, softplus=5, expm1=6, mish=7
+///      (`domain` gives each one's [lo, hi] and tail). Tail codes: clamp=0, identity=1. The
+///      verifier itself never reads the code: a step's lo, hi, tail and table are committed in
+///      its leaf, so a new table function needs no new contract code (`domain` is the mirror
+///      of tables.FUNCTIONS that the element tests hold both sides to).
 library Nonlinear {
     uint8 internal constant EXP = 0;
     uint8 internal constant ERF = 1;
     uint8 internal constant TANH = 2;
     uint8 internal constant SIGMOID = 3;
     uint8 internal constant GELU = 4;
+    uint8 internal constant SOFTPLUS = 5;
+    uint8 internal constant EXPM1 = 6;
+    uint8 internal constant MISH = 7;
     uint8 internal constant TAIL_CLAMP = 0;
     uint8 internal constant TAIL_IDENTITY = 1;
 
@@ -24,18 +30,21 @@ library Nonlinear {
     uint256 internal constant SEG_BITS = 6;
     int256 internal constant SEG_MASK = 63;
 
-    /// A function code outside exp..gelu.
+    /// A function code outside exp..mish.
     error UnknownLutFunction(uint8 fn);
     /// A table domain with lo > hi (the executor cannot even build such a table).
     error BadLutDomain(int256 lo, int256 hi);
 
-    /// @notice The domain and right tail of each table function (nonlinear.FUNCTIONS).
+    /// @notice The domain and right tail of each table function (tables.FUNCTIONS).
     function domain(uint8 fn) internal pure returns (int256 lo, int256 hi, uint8 tail) {
         if (fn == EXP) return (-16, 0, TAIL_CLAMP);
         if (fn == ERF) return (-4, 4, TAIL_CLAMP);
         if (fn == TANH) return (-8, 8, TAIL_CLAMP);
         if (fn == SIGMOID) return (-16, 16, TAIL_CLAMP);
         if (fn == GELU) return (-8, 8, TAIL_IDENTITY);
+        if (fn == SOFTPLUS) return (-16, 16, TAIL_IDENTITY);
+        if (fn == EXPM1) return (-16, 0, TAIL_CLAMP);
+        if (fn == MISH) return (-16, 8, TAIL_IDENTITY);
         revert UnknownLutFunction(fn);
     }
 

@@ -32,6 +32,7 @@ from contracts.build import PKG_DIR, library_sources
 from contracts.compiler import Artifact, compile_files, import_closure
 from contracts.errors import ContractRevert
 from contracts.reverts import ErrorTable, canonical_type, decode_revert, error_table
+from disputes.commitments.descriptor import LUT_FUNCTIONS
 from disputes.errors import BoundsError
 from disputes.execution.ops import KERNELS, Ctx
 from disputes.program.fixedpoint import isqrt, rescale, round_div, rshift_round
@@ -49,7 +50,7 @@ KIND_CODE = {
 }  # fmt: skip
 REDUCE_CODE = {"reduce_sum": 0, "reduce_mean": 1, "reduce_max": 2}
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")  # op code = index
-LUT_FNS = ("exp", "erf", "tanh", "sigmoid", "gelu")  # fn code = index
+LUT_FNS = LUT_FUNCTIONS  # fn code = index
 BINARY = ("add", "sub", "mul", "div", "max", "min")
 UNARY = ("relu", "neg", "abs", "rescale", "sqrt")
 
@@ -668,8 +669,8 @@ def test_lut_codes_and_domains(harness: Harness) -> None:
         assert isinstance(table, tuple)
         assert fns.lastIndex(lo, hi).call() == len(table) - 1
     with pytest.raises(ContractRevert) as info:
-        call(fns.domain(5).call, harness.errors, "domain")
-    assert (info.value.name, info.value.error_args) == ("UnknownLutFunction", (5,))
+        call(fns.domain(len(LUT_FNS)).call, harness.errors, "domain")
+    assert (info.value.name, info.value.error_args) == ("UnknownLutFunction", (len(LUT_FNS),))
     with pytest.raises(ContractRevert) as info:
         call(fns.lutIndexOne(0, 12, 1, 0).call, harness.errors, "lutIndexOne")
     assert (info.value.name, info.value.error_args) == ("BadLutDomain", (1, 0))
