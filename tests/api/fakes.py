@@ -85,10 +85,9 @@ class GatedProver:
     """A worker-process prover coordinated through files: it records its pid, then waits
     for ``release`` to exist; a poisoned input kills its own process (like the OOM killer)."""
 
-    input_shape = [1, 64]
-
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.input_shape = [1, 64]
 
     def prove(self, x: NDArray[np.float32]) -> dict[str, Any]:
         pid = os.getpid()
