@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Mode = Literal["zk", "optimistic"]
+Mode = Literal["zk", "optimistic", "zk-on-demand"]
+Source = Literal["catalogue", "user"]
 
 
 class TensorSpec(BaseModel):
@@ -35,6 +36,12 @@ class ModelCard(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     labels: list[str] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)
+    source: Source = Field(
+        default="catalogue", description="built from this repository, or added by its owner"
+    )
+    decision: dict[str, Any] | None = Field(
+        default=None, description="how `models add` chose the mode, with the numbers it used"
+    )
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.model_dump(), indent=2) + "\n")

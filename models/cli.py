@@ -1,4 +1,4 @@
-"""`verinfer models list|build|show|train`."""
+"""`verinfer models list|build|show|train|add|register|remove`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from disputes.game.session import reported
+from models.card import ModelCard
 from models.catalog import CATALOG
+from models.cli_add import add_cmd, register_cmd
 from models.registry import Registry
 
-app = typer.Typer(help="Build, list and inspect the registered models.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build, list and inspect models; add your own ONNX models and register them on-chain.",
+    no_args_is_help=True,
+)
+app.command("add")(add_cmd)
+app.command("register")(register_cmd)
 console = Console()
 
 
@@ -20,33 +28,47 @@ console = Console()
 def list_models(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """List every model in the catalogue, with its commitment when built."""
+    """List the catalogue's models and the ones added with `models add`, with commitments."""
     reg = Registry.default()
-    rows: list[dict[str, Any]] = []
-    for s in CATALOG.values():
-        card = reg.card(s.name) if reg.is_built(s.name) else None
-        rows.append(
-            {
-                "name": s.name,
-                "mode": s.mode,
-                "built": card is not None,
-                "commitment": card.commitment if card else None,
-                "summary": s.summary,
-            }
-        )
+    rows = [_row(reg, s.name, s.mode, s.summary) for s in CATALOG.values()]
+    rows += [_user_row(reg.card(n)) for n in reg.user_models()]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "mode", "built", "commitment", "summary")
+    table = Table("name", "source", "mode", "built", "commitment", "summary")
     for r in rows:
         table.add_row(
             r["name"],
+            r["source"],
             r["mode"],
             "yes" if r["built"] else "no",
             (r["commitment"] or "-")[:18],
             r["summary"],
         )
     console.print(table)
+
+
+def _row(reg: Registry, name: str, mode: str, summary: str) -> dict[str, Any]:
+    card = reg.card(name) if reg.is_built(name) else None
+    return {
+        "name": name,
+        "source": "catalogue",
+        "mode": mode,
+        "built": card is not None,
+        "commitment": card.commitment if card else None,
+        "summary": summary,
+    }
+
+
+def _user_row(card: ModelCard) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "source": "user",
+        "mode": card.mode,
+        "built": True,
+        "commitment": card.commitment,
+        "summary": card.description,
+    }
 
 
 @app.command("build")
@@ -90,5 +112,19 @@ def train(
 
 @app.command("show")
 def show(name: str) -> None:
-    """Print a built model's card (JSON)."""
-    typer.echo(Registry.default().card(name).model_dump_json(indent=2))
+    """Print a built model's card (JSON), with its recorded on-chain registrations."""
+    from models.onchain import registrations
+
+    reg = Registry.default()
+    with reported(False):
+        card = reg.card(name)
+        regs = [r.model_dump() for r in registrations(reg, name)]
+    typer.echo(json.dumps({**card.model_dump(), "registrations": regs}, indent=2))
+
+
+@app.command("remove")
+def remove(name: str) -> None:
+    """Delete a model added with `models add` (its cached circuits stay, keyed by commitment)."""
+    with reported(False):
+        Registry.default().remove(name)
+    console.print(f"{name}: removed")

@@ -198,3 +198,10 @@ def build_digits(name: str, out_dir: Path, weights_dir: Path = WEIGHTS_DIR) -> M
     )
     card.save(out_dir / "card.json")
     return card
+
+
+def digits_samples(shape: list[int], n_calibration: int = 32) -> tuple[NDArray[np.float32], ...]:
+    """(calibration, test) inputs for the zk tuner: training images, then the test set."""
+    d = load_digits_split()
+    cal = d.x_train[:n_calibration].reshape([-1, *shape[1:]])
+    return cal, d.x_test.reshape([-1, *shape[1:]])

@@ -18,7 +18,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from models.calibration import samples_for
 from models.card import ModelCard
+from models.fidelity import Tolerance
 from prover import ezkl_ops
 from prover.cache import (
     CircuitDir,
@@ -31,7 +33,7 @@ from prover.cache import (
 )
 from prover.errors import NotPreparedError, SrsError
 from prover.srs import file_sha256, srs_path
-from prover.tuning import digits_samples, ezkl_default_settings, tune
+from prover.tuning import TuningResult, ezkl_default_settings, tune
 from verinfer.settings import Settings
 
 Progress = Callable[[str, float], None]
@@ -96,23 +98,38 @@ def _make_record(
     card: ModelCard, onnx: Path, profile: Profile, work: Path, progress: Progress | None
 ) -> TuningRecord:
     shape = list(card.inputs[0].shape)
+    samples = samples_for(card, onnx.parent)
     if profile == "ezkl-default":
-        settings = ezkl_default_settings(onnx, digits_samples(shape).calibration, work)
+        settings = ezkl_default_settings(onnx, samples.calibration, work)
         return _record(card, profile, settings)
-    result = tune(onnx, shape, work, progress)
+    result = tune(onnx, shape, work, samples, progress, tolerance=card_tolerance(card))
+    return record_of(card, result)
+
+
+def card_tolerance(card: ModelCard) -> Tolerance:
+    """The tolerance a model was added with (the default for catalogue models)."""
+    t = (card.decision or {}).get("tolerance")
+    return Tolerance(**t) if isinstance(t, dict) else Tolerance()
+
+
+def record_of(card: ModelCard, result: TuningResult) -> TuningRecord:
+    """The tuned profile's record of a tuning result."""
+    f = result.fidelity
     return _record(
         card,
-        profile,
+        "tuned",
         result.settings,
-        agreement=result.agreement,
-        n_agreement_samples=result.n_samples,
+        agreement=f.argmax_agreement,
+        n_agreement_samples=f.n_samples,
         candidates_tried=result.candidates_tried,
         tuning_seconds=result.seconds,
+        max_abs_error=f.max_abs_error,
+        max_rel_error=f.max_rel_error,
     )
 
 
 def _record(
-    card: ModelCard, profile: Profile, settings: dict[str, object], **extra: float | int
+    card: ModelCard, profile: Profile, settings: dict[str, object], **extra: float | int | None
 ) -> TuningRecord:
     run_args = settings["run_args"]
     assert isinstance(run_args, dict)

@@ -41,6 +41,8 @@ class TuningRecord(BaseModel):
     n_agreement_samples: int = 0
     candidates_tried: int = 0
     tuning_seconds: float = 0.0
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
 
     def save(self, path: Path) -> None:
         atomic_write(path, self.model_dump_json(indent=2))

@@ -1,12 +1,14 @@
-"""Auto-tuning of circuit settings: the smallest logrows that proves and keeps accuracy.
+"""Auto-tuning of circuit settings: the smallest circuit whose outputs stay close to onnxruntime.
 
 The search space is EZKL's range-check decomposition (``decomp_base``/``decomp_legs``: the
 default 16384x2 needs a 16384-row table, so logrows ≥ 15; 128x4 covers the same 2**28 range
 with 128 rows), the input/param scale (7..13; calibration then picks ``scale_rebase_multiplier``,
 ``lookup_range`` and ``logrows``) and whether the public inputs/outputs are range-checked in the
-circuit. Candidates are calibrated on real training samples, sorted by logrows, and the first
-one whose argmax agrees with onnxruntime on ≥ 99% of the digits test set and whose mock proof
-passes wins.
+circuit. When EZKL refuses a candidate with "significant bit truncation … try lowering the
+scale" (attention with masks does this), scales 6..2 are searched too. Candidates are
+calibrated on the model's calibration samples and sorted by logrows; the first one whose mock
+proof passes and whose outputs are within the tolerance of onnxruntime's on the test samples
+(``models.fidelity``: relative error, and argmax agreement for classifier outputs) wins.
 
 ``num_inner_cols`` stays at EZKL's 2: more columns lower logrows but measured slower proving
 (MLP: 3.3 s at k=11 with 4 columns vs 0.8 s with 2) and a larger Solidity verifier.
@@ -18,7 +20,8 @@ outputs are the result of constrained ops. Other range checks (ReLU, rescaling) 
 Usage::
 
     from prover.tuning import tune
-    result = tune(onnx_path, [1, 64], workdir, progress=lambda stage, f: print(stage, f))
+    result = tune(onnx_path, [1, 64], workdir, samples, progress=lambda stage, f: print(stage, f))
+    result.fidelity.max_rel_error
 """
 
 from __future__ import annotations
@@ -34,16 +37,30 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from models.calibration import Samples
+from models.fidelity import Fidelity, Tolerance, looks_like_classifier, measure
 from prover import ezkl_ops
 from prover.errors import CircuitError, TuningError
-from prover.quantize import felt_from_ezkl_hex, from_felt
+from prover.quantize import dequantize, felt_from_ezkl_hex
 
 Progress = Callable[[str, float], None]
 DECOMPS: tuple[tuple[int, int], ...] = ((128, 4), (256, 3), (64, 5), (16384, 2))
 SCALES: tuple[int, ...] = tuple(range(7, 14))
-MIN_AGREEMENT = 0.99
-N_CALIBRATION = 32
+LOW_SCALES: tuple[int, ...] = (6, 5, 4, 3, 2)
+TRUNCATION = "lowering the scale"  # EZKL: "significant bit truncation … try lowering the scale"
+MIN_AGREEMENT = Tolerance().min_agreement
 N_MOCK = 3
+
+__all__ = [
+    "MIN_AGREEMENT",
+    "Calibrated",
+    "Candidate",
+    "TuningResult",
+    "agreement",
+    "onnx_argmax",
+    "probe",
+    "tune",
+]
 
 
 @dataclass(frozen=True)
@@ -76,86 +93,122 @@ class Calibrated:
     def logrows(self) -> int:
         return int(self.settings["run_args"]["logrows"])
 
+    @property
+    def num_rows(self) -> int:
+        return int(self.settings["num_rows"])
+
     def sort_key(self) -> tuple[int, bool, int, int]:
         c = self.candidate
-        return (self.logrows, c.skip_io_range_checks, int(self.settings["num_rows"]), -c.scale)
+        return (self.logrows, c.skip_io_range_checks, self.num_rows, -c.scale)
 
 
 @dataclass(frozen=True)
 class TuningResult:
-    """The chosen settings and how well they agree with the float model."""
+    """The chosen settings and how close their circuit's outputs are to onnxruntime's."""
 
     settings: dict[str, Any]
-    agreement: float
-    n_samples: int
+    fidelity: Fidelity
     candidates_tried: int
     seconds: float
 
+    @property
+    def agreement(self) -> float | None:
+        return self.fidelity.argmax_agreement
 
-@dataclass(frozen=True)
-class Samples:
-    """Calibration inputs and test inputs, already in the model's input shape."""
-
-    calibration: NDArray[np.float32]
-    test: NDArray[np.float32]
-
-
-def digits_samples(shape: list[int]) -> Samples:
-    """Real digits samples: training images for calibration, the test set for agreement."""
-    from models.digits import load_digits_split
-
-    d = load_digits_split()
-    cal = d.x_train[:N_CALIBRATION].reshape([-1, *shape[1:]])
-    return Samples(calibration=cal, test=d.x_test.reshape([-1, *shape[1:]]))
+    @property
+    def n_samples(self) -> int:
+        return self.fidelity.n_samples
 
 
-def candidates() -> list[Candidate]:
-    """Every point of the search space."""
+def candidates(scales: tuple[int, ...] = SCALES) -> list[Candidate]:
+    """Every point of the search space at ``scales``."""
     return [
-        Candidate(b, legs, s, skip) for b, legs in DECOMPS for s in SCALES for skip in (False, True)
+        Candidate(b, legs, s, skip) for b, legs in DECOMPS for s in scales for skip in (False, True)
     ]
 
 
-def calibrate_candidate(onnx: Path, cand: Candidate, cal: Path, work: Path) -> Calibrated | None:
-    """gen_settings + calibrate one candidate; None when EZKL cannot fit it."""
+def calibrate_candidate(onnx: Path, cand: Candidate, cal: Path, work: Path) -> Calibrated | str:
+    """gen_settings + calibrate one candidate; EZKL's error message when it cannot fit it."""
     out = work / "candidate.json"
     try:
         ezkl_ops.gen_settings(onnx, out, cand.run_args())
         ezkl_ops.calibrate(cal, onnx, out, [cand.scale])
-    except CircuitError:
-        return None
+    except CircuitError as exc:
+        return str(exc)
     return Calibrated(cand, ezkl_ops.read_json(out))
 
 
+def _calibrate(
+    onnx: Path, cands: list[Candidate], cal: Path, work: Path, progress: Progress | None
+) -> tuple[list[Calibrated], list[str]]:
+    done: list[Calibrated] = []
+    errors: list[str] = []
+    for i, cand in enumerate(cands):
+        if progress:
+            progress("calibrate", i / len(cands))
+        c = calibrate_candidate(onnx, cand, cal, work)
+        (errors.append(c) if isinstance(c, str) else done.append(c))
+    return done, errors
+
+
+def calibrate_all(onnx: Path, cal: Path, work: Path, progress: Progress | None) -> list[Calibrated]:
+    """Calibrate every candidate, smallest circuits first; lower scales after a truncation."""
+    done, errors = _calibrate(onnx, candidates(), cal, work, progress)
+    if any(TRUNCATION in e for e in errors):
+        more, errors = _calibrate(onnx, candidates(LOW_SCALES), cal, work, progress)
+        done += more
+    if not done:
+        raise TuningError(f"EZKL cannot build a circuit for {onnx}: {errors[-1]}")
+    return sorted(done, key=Calibrated.sort_key)
+
+
+def probe(onnx: Path, calibration: NDArray[np.float32], work: Path) -> Calibrated:
+    """The smallest circuit over every decomposition at the lowest scale that calibrates.
+
+    A quick size estimate (a few calibrations, not the whole search): lower scales shrink the
+    lookup tables, and each decomposition trades table rows for assignment rows.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    cal = ezkl_ops.write_inputs(work / "calibration.json", calibration)
+    errors: list[str] = []
+    for scale in (SCALES[0], *LOW_SCALES):
+        cands = [Candidate(b, legs, scale, True) for b, legs in DECOMPS]
+        done, errors = _calibrate(onnx, cands, cal, work, None)
+        if done:
+            return min(done, key=Calibrated.sort_key)
+        if not any(TRUNCATION in e for e in errors):
+            break
+    raise TuningError(f"EZKL cannot build a circuit for {onnx}: {errors[-1]}")
+
+
+def onnx_outputs(onnx: Path, xs: NDArray[np.float32], shape: list[int]) -> list[NDArray[Any]]:
+    """onnxruntime's (first) output for each sample."""
+    sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return [np.asarray(sess.run(None, {name: x.reshape(shape)})[0]) for x in xs]
+
+
 def onnx_argmax(onnx: Path, xs: NDArray[np.float32]) -> NDArray[np.int64]:
-    """onnxruntime's predicted class for each sample."""
+    """onnxruntime's predicted class for each sample (samples along axis 0)."""
     sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     out = [np.argmax(sess.run(None, {name: xs[i : i + 1]})[0]) for i in range(len(xs))]
     return np.asarray(out, dtype=np.int64)
 
 
-def circuit_argmax(compiled: Path, x: NDArray[np.float32], work: Path) -> int:
-    """The class the circuit predicts: argmax of its quantized outputs (scale-free)."""
+def circuit_outputs(compiled: Path, x: NDArray[np.float32], scale: int, work: Path) -> list[float]:
+    """The circuit's (first) output for x, dequantized at its output scale."""
     w = ezkl_ops.gen_witness(
         ezkl_ops.write_input(work / "in.json", x), compiled, work / "witness.json"
     )
-    return int(np.argmax([from_felt(felt_from_ezkl_hex(h)) for h in w["outputs"][0]]))
+    return dequantize([felt_from_ezkl_hex(h) for h in w["outputs"][0]], scale)
 
 
-def agreement(
-    compiled: Path,
-    xs: NDArray[np.float32],
-    ref: NDArray[np.int64],
-    work: Path,
-    progress: Progress | None = None,
-) -> float:
-    """Fraction of samples where the circuit's argmax equals onnxruntime's."""
-    hits = 0
-    for i, x in enumerate(xs):
-        hits += int(circuit_argmax(compiled, x, work) == ref[i])
-        if progress and i % 40 == 0:
-            progress("agreement", i / len(xs))
+def agreement(compiled: Path, xs: NDArray[np.float32], ref: NDArray[np.int64], work: Path) -> float:
+    """Fraction of samples where the circuit's argmax equals ``ref`` (scale-free)."""
+    hits = sum(
+        int(np.argmax(circuit_outputs(compiled, x, 0, work)) == ref[i]) for i, x in enumerate(xs)
+    )
     return hits / len(xs)
 
 
@@ -170,61 +223,72 @@ def mocks_pass(compiled: Path, xs: NDArray[np.float32], work: Path) -> bool:
     return True
 
 
-def calibrate_all(onnx: Path, cal: Path, work: Path, progress: Progress | None) -> list[Calibrated]:
-    """Calibrate every candidate, smallest circuits first."""
-    cands = candidates()
-    done: list[Calibrated] = []
-    for i, cand in enumerate(cands):
-        if progress:
-            progress("calibrate", i / len(cands))
-        c = calibrate_candidate(onnx, cand, cal, work)
-        if c is not None:
-            done.append(c)
-    return sorted(done, key=Calibrated.sort_key)
+@dataclass(frozen=True)
+class _Target:
+    """What a candidate is measured against: test inputs, onnxruntime's outputs, the rule."""
+
+    xs: NDArray[np.float32]
+    ref: list[NDArray[Any]]
+    classifier: bool
+    tolerance: Tolerance
 
 
 def evaluate(
-    onnx: Path,
-    c: Calibrated,
-    s: Samples,
-    ref: NDArray[np.int64],
-    work: Path,
-    progress: Progress | None,
-) -> float | None:
-    """Agreement of one calibrated candidate, or None when it fails mock or compile."""
+    onnx: Path, c: Calibrated, t: _Target, work: Path, progress: Progress | None
+) -> Fidelity | None:
+    """Fidelity of one calibrated candidate, or None when it fails mock or compile."""
     settings = work / "settings.json"
     settings.write_text(json.dumps(c.settings))
     compiled = work / "model.compiled"
+    scale = int(c.settings["model_output_scales"][0])
     try:
         ezkl_ops.compile_circuit(onnx, settings, compiled)
-        if not mocks_pass(compiled, s.test, work):
+        if not mocks_pass(compiled, t.xs, work):
             return None
-        return agreement(compiled, s.test, ref, work, progress)
+        got = []
+        for i, x in enumerate(t.xs):
+            got.append(circuit_outputs(compiled, x, scale, work))
+            if progress and i % 40 == 0:
+                progress("fidelity", i / len(t.xs))
     except CircuitError:
         return None
+    return measure(t.ref, got, t.classifier)
 
 
 def tune(
     onnx: Path,
     shape: list[int],
     work: Path,
+    samples: Samples,
     progress: Progress | None = None,
-    samples: Samples | None = None,
+    *,
+    tolerance: Tolerance | None = None,
+    classifier: bool | None = None,
 ) -> TuningResult:
-    """Search the settings space; the first (smallest) candidate that proves and agrees wins."""
+    """Search the settings space; the first (smallest) candidate that proves and is close wins.
+
+    ``classifier`` defaults to what the output's shape looks like (a vector of class scores).
+    """
     t0 = time.perf_counter()
-    s = samples or digits_samples(shape)
+    tol = tolerance or Tolerance()
     work.mkdir(parents=True, exist_ok=True)
-    cal = ezkl_ops.write_inputs(work / "calibration.json", s.calibration)
+    cal = ezkl_ops.write_inputs(work / "calibration.json", samples.calibration)
     ranked = calibrate_all(onnx, cal, work, progress)
-    ref = onnx_argmax(onnx, s.test)
+    ref = onnx_outputs(onnx, samples.test, shape)
+    is_cls = looks_like_classifier(ref[0].shape) if classifier is None else classifier
+    target = _Target(samples.test, ref, is_cls, tol)
+    best: Fidelity | None = None
     for tried, c in enumerate(ranked, start=1):
-        agree = evaluate(onnx, c, s, ref, work, progress)
-        if agree is not None and agree >= MIN_AGREEMENT:
-            return TuningResult(c.settings, agree, len(s.test), tried, time.perf_counter() - t0)
+        f = evaluate(onnx, c, target, work, progress)
+        if f is not None and not tol.violations(f):
+            return TuningResult(c.settings, f, tried, time.perf_counter() - t0)
+        if f is not None and (best is None or f.max_rel_error < best.max_rel_error):
+            best = f
+    closest = f"; the closest circuit had {best.describe()}" if best else ""
     raise TuningError(
-        f"no circuit setting for {onnx} proves with ≥{MIN_AGREEMENT:.0%} agreement; "
-        "widen DECOMPS/SCALES in prover/tuning.py or check the model's value ranges"
+        f"no circuit setting for {onnx} proves within tolerance ({tol.describe()}){closest}; "
+        "serve it with --mode optimistic, loosen the tolerance, or check the calibration "
+        "samples' value ranges"
     )
 
 

@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     )
     node_bin: str = Field(default="node", description="Node.js, which runs solc-js.")
     threads: int | None = Field(default=None, description="Executor threads (default: all).")
+    zk_max_logrows: int = Field(
+        default=18,
+        gt=0,
+        description="`models add --mode auto`: largest circuit (2**k rows) for zk.",
+    )
+    zk_max_pk_bytes: int = Field(
+        default=1 << 30, gt=0, description="auto mode: largest estimated proving key for zk."
+    )
+    zk_max_prove_s: float = Field(
+        default=60.0, gt=0, description="auto mode: longest estimated proof (seconds) for zk."
+    )
+    zk_max_memory_bytes: int = Field(
+        default=8 << 30, gt=0, description="auto mode: largest estimated proving memory for zk."
+    )
 
     @property
     def models_dir(self) -> Path:
