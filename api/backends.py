@@ -47,6 +47,8 @@ class ProverBackend:
         self.input_shape = card.inputs[0].shape
         self.output_name = card.outputs[0].name
         self.output_shape = card.outputs[0].shape
+        # The witness's outputs are exact in FP64, not in FP32 (see Gateway.output_datatypes).
+        self.output_datatypes = {self.output_name: "FP64"}
         self.n_inputs = int(np.prod(self.input_shape))
         self.prover = prover
 

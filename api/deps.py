@@ -20,6 +20,7 @@ from api.backends import Backend
 from api.errors import NotFoundError, TooManyRequests
 from api.jobs import InlinePool, JobStore, JobWorker, WorkerPool
 from api.metrics import Metrics
+from api.oip.datatypes import oip_datatype
 from api.stats import Stats
 from models.card import ModelCard
 
@@ -83,6 +84,15 @@ class Gateway:
             known = ", ".join(sorted(self.backends)) or "none"
             raise NotFoundError(f"unknown model {name!r}; served models: {known}")
         return self.cards[name]
+
+    def output_datatypes(self, card: ModelCard) -> dict[str, str]:
+        """Each output's OIP datatype: the card's, unless the backend's values need a wider one.
+
+        EZKL's outputs are fixed-point at scale 2^30: FP32's 24-bit mantissa would round them
+        off the proven values, so the prover backend says FP64 (exact for them).
+        """
+        own: dict[str, str] = getattr(self.backends[card.name], "output_datatypes", {})
+        return {o.name: own.get(o.name, oip_datatype(o.dtype)) for o in card.outputs}
 
     def check_version(self, name: str, version: str | None) -> ModelCard:
         """The card, when ``version`` is absent or the one version served ("1")."""

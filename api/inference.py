@@ -106,7 +106,8 @@ def _answer(gw: Gateway, card: ModelCard, raw: RawInfer, times: list[int]) -> An
         )
     params = evidence(gw, card, decoded, outputs)
     rid = decoded.request.id or str(params.get("proof_id") or params.get("claim_id") or "")
-    body, header_length = encode_response(card, decoded.request, outputs, params, rid)
+    types = gw.output_datatypes(card)
+    body, header_length = encode_response(card, decoded.request, outputs, params, rid, types)
     times.append(time.perf_counter_ns())
     kind = "application/octet-stream" if header_length is not None else "application/json"
     return Answer(body, kind, header_length)

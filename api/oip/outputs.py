@@ -64,13 +64,21 @@ def _binary(wanted: RequestedOutput, default: bool) -> bool:
 
 
 def encode_response(
-    card: ModelCard, request: InferRequest, outputs: Tensors, params: Parameters, rid: str
+    card: ModelCard,
+    request: InferRequest,
+    outputs: Tensors,
+    params: Parameters,
+    rid: str,
+    datatypes: dict[str, str] | None = None,
 ) -> tuple[bytes, int | None]:
-    """The response body, and the JSON header's length when some output is binary."""
+    """The response body, and the JSON header's length when some output is binary.
+
+    ``datatypes`` names each output's OIP datatype (default: the card's dtype).
+    """
     blobs: list[bytes] = []
     tensors: list[dict[str, Any]] = []
     for spec, binary in _wanted(request, card):
-        datatype = oip_datatype(spec.dtype)
+        datatype = (datatypes or {}).get(spec.name) or oip_datatype(spec.dtype)
         values = np.asarray(outputs[spec.name])
         tensor: dict[str, Any] = {"name": spec.name, "datatype": datatype, "shape": spec.shape}
         if binary:

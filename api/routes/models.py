@@ -26,10 +26,11 @@ __all__ = ["router"]
 router = APIRouter(tags=["models"])
 
 
-def _tensors(specs: list[TensorSpec]) -> list[TensorMetadata]:
-    return [
-        TensorMetadata(name=s.name, datatype=oip_datatype(s.dtype), shape=s.shape) for s in specs
-    ]
+def _tensors(specs: list[TensorSpec], types: dict[str, str] | None = None) -> list[TensorMetadata]:
+    def datatype(s: TensorSpec) -> str:
+        return (types or {}).get(s.name) or oip_datatype(s.dtype)
+
+    return [TensorMetadata(name=s.name, datatype=datatype(s), shape=s.shape) for s in specs]
 
 
 def _parameters(gw: Gateway, card: ModelCard) -> Parameters:
@@ -50,7 +51,7 @@ def metadata(name: str, gw: GatewayDep) -> ModelMetadata:
         versions=["1"],
         platform="onnx",
         inputs=_tensors(card.inputs),
-        outputs=_tensors(card.outputs),
+        outputs=_tensors(card.outputs, gw.output_datatypes(card)),
         parameters=_parameters(gw, card),
     )
 
@@ -60,10 +61,12 @@ def model_ready(name: str, gw: GatewayDep) -> JSONResponse:
     return readiness(gw)
 
 
-def _config_tensors(specs: list[TensorSpec]) -> list[TensorConfig]:
+def _config_tensors(
+    specs: list[TensorSpec], types: dict[str, str] | None = None
+) -> list[TensorConfig]:
     return [
-        TensorConfig(name=s.name, data_type=f"TYPE_{oip_datatype(s.dtype)}", dims=s.shape)
-        for s in specs
+        TensorConfig(name=t.name, data_type=f"TYPE_{t.datatype}", dims=t.shape)
+        for t in _tensors(specs, types)
     ]
 
 
@@ -75,7 +78,7 @@ def config(name: str, gw: GatewayDep) -> ModelConfig:
         backend="onnxruntime",
         max_batch_size=0,  # the shapes above include the batch dimension
         input=_config_tensors(card.inputs),
-        output=_config_tensors(card.outputs),
+        output=_config_tensors(card.outputs, gw.output_datatypes(card)),
     )
 
 
