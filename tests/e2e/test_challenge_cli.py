@@ -357,7 +357,15 @@ def test_kill_9_mid_game_then_a_restart_finishes_and_wins(fresh: Chain, tmp_path
                      lambda g: g.phase == Phase.SLOT_PROOF and not release.is_set())  # fmt: skip
     provider.start()
     proc, log = spawn(c, c.watcher, tmp_path, "challenge", "play", str(gid), "--poll", "0.1")
-    _wait_for(lambda: c.game().get_game(gid).phase == Phase.SLOT_PROOF, 120, "the choice")
+    try:
+        _wait_for(lambda: c.game().get_game(gid).phase == Phase.SLOT_PROOF, 120, "the choice")
+    except AssertionError as exc:  # say why: the provider thread's error, the CLI's own log
+        proc.kill()
+        state = c.game().get_game(gid)
+        raise AssertionError(
+            f"{exc}; game {state}; provider: {provider.error!r}; play log: "
+            f"{log.read_text(errors='replace')[-3000:]}"
+        ) from None
     proc.kill()  # SIGKILL: no cleanup runs
     assert proc.wait(30) == -signal.SIGKILL
     release.set()
