@@ -28,6 +28,7 @@ from eth_hash.auto import keccak
 from disputes.commitments import merkle
 from disputes.errors import LoweringError
 from disputes.program.ir import SPEC_VERSION, Program, Step
+from disputes.program.window import Window
 
 STEP_PREFIX = b"\x03"
 HEADER_PREFIX = b"\x04"
@@ -36,7 +37,7 @@ KINDS = (
     "add", "sub", "mul", "div", "relu", "neg", "abs", "max", "min", "rescale", "clip",
     "where", "compare", "lut", "sqrt", "reduce_sum", "reduce_mean", "reduce_max", "matmul",
     "qmatmul", "conv", "reshape", "transpose", "slice", "gather", "embed", "concat", "expand",
-    "copy",
+    "copy", "gconv", "maxpool", "avgpool",
 )  # fmt: skip
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
@@ -75,6 +76,9 @@ PARAM_LAYOUT: dict[str, Callable[[Step], list[int]]] = {
     "slice": lambda s: _flat(s, "slices"),
     "gather": _gather,
     "concat": lambda s: [s.ip("axis")],
+    "gconv": lambda s: [*Window.of(s).params(), s.ip("groups"), s.ip("shift")],
+    "maxpool": lambda s: Window.of(s).params(),
+    "avgpool": lambda s: [*Window.of(s).params(), s.ip("count_include_pad")],
 }
 
 

@@ -1,5 +1,6 @@
 """ONNX → program: the graph walk and fusions (``lower_graph``), the builder and handler registry
-(``lower``) and one handler module per op family (``lower_arith``, ``lower_nn``, ``lower_shape``);
+(``lower``) and one handler module per op family (``lower_arith``, ``lower_nn``, ``lower_shape``,
+``lower_spatial`` for convolution and pooling, ...);
 ``support`` says which nodes of a graph have no lowering, without lowering it.
 
 Imports ``disputes.program`` only.

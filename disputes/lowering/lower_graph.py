@@ -22,6 +22,7 @@ from disputes.lowering import (  # noqa: F401  (register handlers)
     lower_nn,
     lower_rnn,
     lower_shape,
+    lower_spatial,
 )
 from disputes.lowering.lower import (
     HANDLERS,

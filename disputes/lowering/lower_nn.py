@@ -107,36 +107,6 @@ def _gemm(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]:
     return [matmul(b, a, w, bias)]
 
 
-@handles("Conv")
-def _conv(b: Builder, node: onnx.NodeProto, ins: list[Val | None]) -> list[Val]:
-    x, w = as_dyn(b, ins[0]), const_of(node, ins[1], "weights")
-    if iattr(node, "group", 1) != 1 or any(d != 1 for d in ints_or(node, "dilations", [1, 1])):
-        raise unsupported(node, "groups or dilations")
-    if w.ndim != 4 or attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise unsupported(node, "only 2-D convolution with explicit pads")
-    o, _, kh, kw = w.shape
-    pads, strides = ints_or(node, "pads", [0] * 4), ints_or(node, "strides", [1, 1])
-    dw = b.weight(np.ascontiguousarray(w.reshape(o, -1)))
-    acc = x.scale + dw.scale
-    ops = [x, dw]
-    if len(ins) > 2 and ins[2] is not None:
-        ops.append(b.weight(const_of(node, ins[2], "bias").reshape(-1), acc))
-    oh = (x.shape[2] + pads[0] + pads[2] - kh) // strides[0] + 1
-    ow = (x.shape[3] + pads[1] + pads[3] - kw) // strides[1] + 1
-    return [
-        b.emit(
-            "conv",
-            ops,
-            (x.shape[0], o, oh, ow),
-            b.cfg.act,
-            kernel=(kh, kw),
-            pads=tuple(pads),
-            shift=acc - b.cfg.act,
-            strides=tuple(strides),
-        )
-    ]
-
-
 def ints_or(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
     v = attr(node, name, None)
     return list(default) if v is None else [int(x) for x in v]  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from disputes.program.fixedpoint import FLOAT64_EXACT, INT64_SAFE, VALUE_BOUND
 from disputes.program.ir import SPEC_VERSION, InputKind, InputSpec, Param, Program, Step
 from disputes.program.quantize import QuantConfig
 from disputes.program.tables import FUNCTIONS, LUT_IN_SCALE, LUT_SEG_BITS, lut_params
+from disputes.program.window import Window
 
 __all__ = [
     "FLOAT64_EXACT",
@@ -25,5 +26,6 @@ __all__ = [
     "Program",
     "QuantConfig",
     "Step",
+    "Window",
     "lut_params",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from disputes.errors import TraceError
 from disputes.program.ir import Program, Step
+from disputes.program.window import Window
 
 Index = tuple[int, ...]
 ValueOf = Callable[[int, Index], int]
@@ -118,19 +119,31 @@ def _qmatmul(
 def _conv(
     step: Step, el: Index, shapes: list[tuple[int, ...]], v: ValueOf | None
 ) -> list[list[Index]]:
+    """conv / gconv: the patch of output channel o's group (SPEC §3), row o, bias[o]."""
     n, o, y, x = el
-    kh, kw = step.tp("kernel")
-    pads, strides = step.tp("pads"), step.tp("strides")
     xs = shapes[0]
-    patch: list[Index] = [
-        (n, c, y * strides[0] + dy - pads[0], x * strides[1] + dx - pads[1])
-        for c in range(xs[1])
-        for dy in range(kh)
-        for dx in range(kw)
+    groups = step.ip("groups") if step.kind == "gconv" else 1
+    cg = xs[1] // groups
+    first = (o // (step.shape[1] // groups)) * cg
+    out: list[list[Index]] = [
+        _window(step, (n, y, x), xs, range(first, first + cg)),
+        _row((o,), shapes[1][1]),
     ]
-    patch = [p for p in patch if 0 <= p[2] < xs[2] and 0 <= p[3] < xs[3]]
-    out: list[list[Index]] = [patch, _row((o,), shapes[1][1])]
     return out + ([[(o,)]] if len(shapes) > 2 else [])
+
+
+def _window(step: Step, nyx: Index, xs: tuple[int, ...], channels: range) -> list[Index]:
+    """The input elements of the window at output (n, ·, y, x) in ``channels``, padding left out."""
+    win, (n, y, x) = Window.of(step), nyx
+    rows, cols = win.taps(0, y, xs[2]), win.taps(1, x, xs[3])
+    return [(n, c, iy, ix) for c in channels for _, iy in rows for _, ix in cols]
+
+
+def _pool(
+    step: Step, el: Index, shapes: list[tuple[int, ...]], v: ValueOf | None
+) -> list[list[Index]]:
+    n, c, y, x = el
+    return [_window(step, (n, y, x), shapes[0], range(c, c + 1))]
 
 
 def _reduce(
@@ -202,6 +215,9 @@ _MAPS: dict[str, Mapper] = {
     "matmul": _matmul,
     "qmatmul": _qmatmul,
     "conv": _conv,
+    "gconv": _conv,
+    "maxpool": _pool,
+    "avgpool": _pool,
     "reduce_sum": _reduce,
     "reduce_mean": _reduce,
     "reduce_max": _reduce,

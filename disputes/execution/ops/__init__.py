@@ -8,6 +8,7 @@ from disputes.execution.ops import (  # noqa: F401  (registers kernels)
     nonlinear,
     qlinear,
     shape,
+    spatial,
 )
 from disputes.execution.ops.base import KERNELS, Ctx, Kernel
 
