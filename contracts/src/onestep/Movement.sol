@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {FixedPoint} from "./FixedPoint.sol";
 import {IndexMap} from "./IndexMap.sol";
-import {LeafCodec} from "./LeafCodec.sol";
 import {Openings} from "./Openings.sol";
 import {StepCodec} from "./StepCodec.sol";
 
 /// @title Movement
-/// @notice One element of a data-movement step (it IS one operand element, SPEC §7) and of a
-///         convolution (its patch read element by element from the opened input rows).
+/// @notice One element of a data-movement step: it IS one operand element (SPEC §7).
+///         Convolution and pooling windows are `Spatial`'s.
 library Movement {
     /// The step's committed params do not have the layout its kind needs.
     error BadMovementParams(uint256 kind, uint256 length);
@@ -88,84 +86,11 @@ library Movement {
         return Openings.value(s, slots, operand, index);
     }
 
-    /// @notice conv(x, w[, bias]), params [kh, kw, top, left, bottom, right, sy, sx, shift]:
-    ///         out[n,o,y,x] = rshift_round(Σ xp[n,c,y·sy+dy,x·sx+dx]·w[o,(c·kh+dy)·kw+dx]
-    ///         + bias[o], shift); zero padding is skipped, not opened.
-    function conv(StepCodec.Step memory s, uint256[] memory el, Openings.Slot[] calldata slots)
-        internal
-        pure
-        returns (int256)
-    {
-        if (s.params.length != 9) revert BadMovementParams(s.kind, s.params.length);
-        int256 acc = _patchSum(s, el, slots);
-        if (s.inputs.length > 2) acc += Openings.value(s, slots, 2, _one(el[1]));
-        return FixedPoint.checkBound(FixedPoint.rshiftRound(acc, s.params[8]));
-    }
-
-    function _patchSum(StepCodec.Step memory s, uint256[] memory el, Openings.Slot[] calldata slots)
-        private
-        pure
-        returns (int256 acc)
-    {
-        Openings.Row calldata w = Openings.rowAt(s, slots, 1, _pairIndex(el[1], 0));
-        uint256 channels = s.inShapes[0][1];
-        uint256 kh = uint256(s.params[0]);
-        for (uint256 c = 0; c < channels; c++) {
-            for (uint256 dy = 0; dy < kh; dy++) {
-                acc += _rowSum(s, el, slots, w, c, dy);
-            }
-        }
-    }
-
-    /// @dev Σ over dx of input row (n, c, y·sy + dy - top) of the patch (0 when it is padding).
-    function _rowSum(
-        StepCodec.Step memory s,
-        uint256[] memory el,
-        Openings.Slot[] calldata slots,
-        Openings.Row calldata w,
-        uint256 c,
-        uint256 dy
-    ) private pure returns (int256 acc) {
-        int256 yy = int256(el[2]) * s.params[6] + int256(dy) - s.params[2];
-        if (yy < 0 || yy >= int256(s.inShapes[0][2])) return 0;
-        uint256[] memory index = new uint256[](4);
-        (index[0], index[1], index[2]) = (el[0], c, uint256(yy));
-        Openings.Row calldata row = Openings.rowAt(s, slots, 0, index);
-        uint256 base = (c * uint256(s.params[0]) + dy) * uint256(s.params[1]);
-        return _dxSum(s, el[3], row, w, base);
-    }
-
-    function _dxSum(
-        StepCodec.Step memory s,
-        uint256 x,
-        Openings.Row calldata row,
-        Openings.Row calldata w,
-        uint256 base
-    ) private pure returns (int256 acc) {
-        uint256 kw = uint256(s.params[1]);
-        int256 width = int256(s.inShapes[0][3]);
-        for (uint256 dx = 0; dx < kw; dx++) {
-            int256 xx = int256(x) * s.params[7] + int256(dx) - s.params[3];
-            if (xx < 0 || xx >= width) continue;
-            acc += LeafCodec.at(row.leaf, uint256(xx)) * LeafCodec.at(w.leaf, base + dx);
-        }
-    }
-
-    function _pairIndex(uint256 a, uint256 b) private pure returns (uint256[] memory index) {
-        index = new uint256[](2);
-        (index[0], index[1]) = (a, b);
-    }
-
     function _uints(int256[] memory v) private pure returns (uint256[] memory out) {
         out = new uint256[](v.length);
         for (uint256 j = 0; j < v.length; j++) {
             if (v[j] < 0) revert BadMovementParams(StepCodec.TRANSPOSE, v.length);
             out[j] = uint256(v[j]);
         }
-    }
-
-    function _one(uint256 a) private pure returns (uint256[] memory index) {
-        index = new uint256[](1);
-        index[0] = a;
     }
 }

@@ -10,6 +10,7 @@ import {Movement} from "./Movement.sol";
 import {Nonlinear} from "./Nonlinear.sol";
 import {Openings} from "./Openings.sol";
 import {Reduce} from "./Reduce.sol";
+import {Spatial} from "./Spatial.sol";
 import {StartCheckpoint} from "./StartCheckpoint.sol";
 import {StepCodec} from "./StepCodec.sol";
 
@@ -83,6 +84,7 @@ contract OneStepVerifier {
         if (k <= StepCodec.REDUCE_MAX) return _reduce(s, el, slots);
         if (k <= StepCodec.CONV) return _linear(s, el, slots);
         if (k <= StepCodec.COPY) return Movement.element(s, el, slots);
+        if (k <= StepCodec.AVGPOOL) return Spatial.element(s, el, slots);
         revert UnknownKind(k);
     }
 
@@ -183,7 +185,7 @@ contract OneStepVerifier {
     ) private pure returns (int256) {
         if (s.kind == StepCodec.MATMUL) return _matmul(s, el, slots);
         if (s.kind == StepCodec.QMATMUL) return _qmatmul(s, el, slots);
-        return Movement.conv(s, el, slots);
+        return Spatial.element(s, el, slots);
     }
 
     /// @dev matmul(a, bT[, bias]): row el[-2] of a and row el[-1] of bT (batch axes broadcast).

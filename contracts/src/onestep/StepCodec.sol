@@ -43,6 +43,9 @@ library StepCodec {
     uint256 internal constant CONCAT = 26;
     uint256 internal constant EXPAND = 27;
     uint256 internal constant COPY = 28;
+    uint256 internal constant GCONV = 29;
+    uint256 internal constant MAXPOOL = 30;
+    uint256 internal constant AVGPOOL = 31;
 
     struct Step {
         uint256 kind;
