@@ -166,6 +166,7 @@ def test_cli_unknown_names_fail_with_one_line(cli_data: Settings) -> None:
 # ---- measured modes ----
 
 
+@pytest.mark.slow
 def test_auto_mode_proves_the_small_cnn_with_zk(
     cnn_card: ModelCard, user_settings: Settings, cnn_onnx: Path
 ) -> None:
@@ -190,6 +191,7 @@ def test_auto_mode_proves_the_small_cnn_with_zk(
     assert rec.max_rel_error == f["max_rel_error"] and rec.n_agreement_samples == 24
 
 
+@pytest.mark.slow
 def test_the_installed_model_is_the_users_function(
     cnn_card: ModelCard, user_registry: Registry, cnn_onnx: Path, cnn_calibration: Path
 ) -> None:
@@ -223,6 +225,7 @@ def test_optimistic_mode_reports_the_executors_error(
     assert transformer_card.inputs[0] == TensorSpec(name="x", shape=[1, 8, 16], min=-1.0, max=1.0)
 
 
+@pytest.mark.slow
 def test_auto_mode_picks_optimistic_for_a_circuit_over_the_budget(
     transformer_onnx: Path, cli_data: Settings
 ) -> None:
