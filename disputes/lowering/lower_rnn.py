@@ -59,7 +59,8 @@ def _refuse_attributes(node: onnx.NodeProto, acts: tuple[str, ...], n_dirs: int)
             raise unsupported(node, f"attribute {name!r} is not supported")
     given = attr(node, "activations")
     if given is not None:
-        names = tuple(str(a.decode() if isinstance(a, bytes) else a).lower() for a in given)  # type: ignore[attr-defined]
+        assert isinstance(given, list | tuple)
+        names = tuple((a.decode() if isinstance(a, bytes) else str(a)).lower() for a in given)
         if names != acts * n_dirs:
             raise unsupported(node, f"attribute 'activations'={list(names)}: only {list(acts)}")
     if iattr(node, "layout", 0) != 0:
