@@ -30,8 +30,11 @@ from contracts.build import load_artifact
 from contracts.errors import SignerError
 from contracts.records import (
     ZERO_ADDRESS,
+    BatchClaim,
+    BatchInfo,
     ClaimInfo,
     FulfilResult,
+    LeafProof,
     Mode,
     ModelInfo,
     OptimisticRequest,
@@ -44,9 +47,12 @@ from contracts.signer import Signer
 
 __all__ = [
     "ZERO_ADDRESS",
+    "BatchClaim",
+    "BatchInfo",
     "ClaimInfo",
     "EscrowClient",
     "FulfilResult",
+    "LeafProof",
     "Mode",
     "ModelInfo",
     "OptimisticRequest",
@@ -325,6 +331,51 @@ class EscrowClient(_Client):
             c[7], int(c[8]), int(c[9]), RequestStatus(status),
         )  # fmt: skip
 
+    # ---- batched claims (docs/optimistic.md, "Batched claims") ----
+
+    def claim_batch(
+        self, request_ids: Sequence[int], final_checkpoints: Sequence[bytes], bond: int
+    ) -> int:
+        """Claim P_n of many requests with one bond (≥ count · min bond); returns the batch id.
+
+        Usage: ``bid = esc.claim_batch(batch.request_ids, batch.checkpoints, bond=n * min_bond)``
+        """
+        fn = self.contract.functions.claimBatch(list(request_ids), list(final_checkpoints))
+        return int(self._event("ClaimedBatch", self._send(fn, bond))["batchId"])
+
+    def open_leaf(self, leaf: LeafProof) -> TxResult:
+        """Make one batch leaf an ordinary claim a game can open on (anyone, in the window)."""
+        return self._send(self.contract.functions.openLeaf(*leaf.args()))
+
+    def finalize_leaf(
+        self, leaf: LeafProof, output: bytes, output_proof: Sequence[bytes]
+    ) -> TxResult:
+        """Settle one leaf after its batch's window with its be32 output and the output's proof.
+
+        Usage: ``esc.finalize_leaf(batch.leaf(rid), output_bytes(y), trace_output_proof)``
+        """
+        fn = self.contract.functions.finalizeLeaf(*leaf.args(), output, list(output_proof))
+        return self._send(fn)
+
+    def refund_batched(self, request_ids: Sequence[int]) -> TxResult:
+        """Credit the clients of a lost batch's requests (anyone; refunded ones are skipped)."""
+        return self._send(self.contract.functions.refundBatched(list(request_ids)))
+
+    def get_batch(self, batch_id: int) -> BatchInfo:
+        """A batch's root, window, bond and state. Usage: ``esc.get_batch(bid).lost``."""
+        b = self._read(self.contract.functions.batchOf(batch_id))
+        window_end, bond, count, open_games = (int(x) for x in b[1:5])
+        return BatchInfo(batch_id, bytes(b[0]), window_end, bond, count, open_games, b[5], b[6])
+
+    def batch_id_of(self, request_id: int) -> int:
+        """The batch claiming a request (0 when none)."""
+        return int(self._read(self.contract.functions.batchIdOf(request_id)))
+
+    def batch_claim(self, batch_id: int, from_block: int = 0) -> BatchClaim | None:
+        """The batch's `ClaimedBatch` event (its leaves); None if there is none."""
+        logs = self._logs("ClaimedBatch", {"batchId": batch_id}, from_block)
+        return batch_claim_of(logs[0]) if logs else None
+
     def callback_of(self, request_id: int) -> tuple[str, int]:
         """(consumer, gas limit) of a request; the zero address when it has none."""
         target, gas = self._read(self.contract.functions.callbackOf(request_id))
@@ -354,13 +405,18 @@ class EscrowClient(_Client):
         return None if args is None else bytes(args["output"])
 
     def _log(self, event: str, request_id: int, from_block: int) -> Any:
-        ev = self.contract.events[event]()
-        logs = call(
-            lambda: ev.get_logs(from_block=from_block, argument_filters={"requestId": request_id}),
-            self._errors,
-            f"{event} log query",
-        )
+        logs = self._logs(event, {"requestId": request_id}, from_block)
         return logs[0]["args"] if logs else None
+
+    def _logs(self, event: str, filters: dict[str, Any], from_block: int) -> list[Any]:
+        ev = self.contract.events[event]()
+        return list(
+            call(
+                lambda: ev.get_logs(from_block=from_block, argument_filters=filters),
+                self._errors,
+                f"{event} log query",
+            )
+        )
 
     def fulfill(self, request_id: int, proof: bytes, instances: Sequence[int]) -> FulfilResult:
         """Post a proof with its instances (inputs then outputs). Provider only."""
@@ -399,3 +455,13 @@ class EscrowClient(_Client):
         """Output instances from the request's Fulfilled event; None if not fulfilled."""
         args = self._log("Fulfilled", request_id, from_block)
         return None if args is None else [int(x) for x in args["outputs"]]
+
+
+def batch_claim_of(log: Any) -> BatchClaim:
+    """A decoded `ClaimedBatch` log as a record. Usage: ``batch_claim_of(logs[0]).request_ids``."""
+    a = log["args"]
+    return BatchClaim(
+        int(a["batchId"]), str(a["provider"]), int(a["modelId"]), bytes(a["root"]),
+        [int(r) for r in a["requestIds"]], [bytes(c) for c in a["finalCheckpoints"]],
+        int(a["bond"]), int(a["windowEnd"]), int(log["blockNumber"]),
+    )  # fmt: skip

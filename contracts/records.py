@@ -24,6 +24,7 @@ class RequestStatus(IntEnum):
     FULFILLED = 2
     REFUNDED = 3
     CLAIMED = 4
+    BATCHED = 5  # claimed in a batch, its leaf not opened (docs/optimistic.md, Batched claims)
 
 
 class Mode(IntEnum):
@@ -128,3 +129,50 @@ class FulfilResult:
     tx: TxResult
     output_hash: bytes
     outputs: list[int]
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A batched claim (`EscrowBatches.Batch`); zeros when there is none."""
+
+    batch_id: int
+    root: bytes
+    window_end: int
+    bond: int
+    count: int
+    open_games: int
+    lost: bool
+    bond_paid: bool
+
+
+@dataclass(frozen=True)
+class BatchClaim:
+    """What a `ClaimedBatch` event says: the leaves (request id, P_n) in tree order."""
+
+    batch_id: int
+    provider: str
+    model_id: int
+    root: bytes
+    request_ids: list[int]
+    final_checkpoints: list[bytes]
+    bond: int
+    window_end: int
+    block: int
+
+    def index_of(self, request_id: int) -> int:
+        """The leaf position of `request_id`: ``claim.index_of(7)``."""
+        return self.request_ids.index(request_id)
+
+
+@dataclass(frozen=True)
+class LeafProof:
+    """One leaf of a batch with its proof: what `openLeaf` and `finalizeLeaf` take."""
+
+    request_id: int
+    final_checkpoint: bytes
+    index: int
+    proof: list[bytes]
+
+    def args(self) -> tuple[int, bytes, int, list[bytes]]:
+        """The contract arguments: ``escrow.functions.openLeaf(*leaf.args())``."""
+        return self.request_id, self.final_checkpoint, self.index, list(self.proof)

@@ -2,7 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {IInferenceConsumer} from "./IInferenceConsumer.sol";
+import {Merkle} from "./Merkle.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {TensorRoot} from "./TensorRoot.sol";
 
 interface IProofVerifier {
     function verifyProof(bytes calldata proof, uint256[] calldata instances)
@@ -25,7 +27,8 @@ abstract contract EscrowBase {
         Open,
         Fulfilled,
         Refunded,
-        Claimed
+        Claimed,
+        Batched
     }
 
     /// What `getRequest` returns (unchanged since the zk-only escrow).
@@ -43,12 +46,16 @@ abstract contract EscrowBase {
     /// @dev The stored request with its claim, six words, laid out for the claim's gas: a claim
     ///      reads and rewrites words 0 and 1 (already non-zero) and writes 4 and 5, and never
     ///      touches 2 and 3; that keeps a MiniLM claim under its gas target. Amounts fit uint96:
-    ///      they never exceed a msg.value, and all ether there is is < 2**87 wei.
+    ///      they never exceed a msg.value, and all ether there is is < 2**87 wei. `batch` (the
+    ///      batch claiming the request, 0 for none) shares word 0 with the status, so a batched
+    ///      claim marks a request with the one write that changes its status (EscrowBatches);
+    ///      uint48 seconds last millions of years.
     struct Entry {
         address provider;
-        uint64 deadline;
+        uint48 deadline;
         Status status;
         ModelRegistry.Mode mode;
+        uint32 batch;
         uint64 modelId;
         uint64 windowEnd;
         uint96 bond;
@@ -316,6 +323,30 @@ abstract contract EscrowBase {
         windowEnd = uint64(block.timestamp) + challengeWindow;
         (e.status, e.windowEnd, e.bond) = (Status.Claimed, windowEnd, _u96(msg.value));
         e.outputHash = outHash;
+    }
+
+    /// The bond is enough (when `bonded`: a claim; a batched finalize carries none), and the
+    /// output's tensor root sits at the output slot of `checkpoint` at the depth a checkpoint
+    /// over nSlots slots has (so no inner node passes as a slot).
+    function _checkOutput(
+        uint256 modelId,
+        bytes calldata output,
+        bytes32 checkpoint,
+        bytes32[] calldata proof,
+        bool bonded
+    ) internal view {
+        (uint256 minBond, uint256 nSlots, uint256 slot, uint256 rows, uint256 width) =
+            registry.outputSpecOf(modelId);
+        if (bonded && msg.value < minBond) revert BondTooLow(msg.value, minBond);
+        if (output.length != rows * width * 4) {
+            revert BadOutputLength(output.length, rows * width * 4);
+        }
+        bytes32 root = TensorRoot.ofBe32(output, 0, rows, width);
+        uint256 depth = Merkle.depthFor(nSlots);
+        if (proof.length != depth) revert Merkle.WrongDepth(proof.length, depth);
+        if (Merkle.root(root, slot, proof) != checkpoint) {
+            revert OutputNotInCheckpoint(root, checkpoint);
+        }
     }
 
     /// Verifier and input count of the request's zk model; checks the layout and the inputs.

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {EscrowBase} from "./EscrowBase.sol";
+import {EscrowBatches} from "./EscrowBatches.sol";
 import {IGameEscrow} from "./IGameEscrow.sol";
-import {Merkle} from "./Merkle.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {TensorRoot} from "./TensorRoot.sol";
 
@@ -16,8 +16,9 @@ import {TensorRoot} from "./TensorRoot.sol";
 /// @dev Overpayment: anything sent above the fee is credited back to the client at once, so
 ///      the provider earns exactly the advertised fee and a client never loses a rounding excess.
 ///      No admin and no initializer: the game is fixed at deployment (`GameMismatch`).
-///      State, errors, events and shared helpers: EscrowBase.sol.
-contract InferenceEscrow is EscrowBase, IGameEscrow {
+///      State, errors, events and shared helpers: EscrowBase.sol; batched claims:
+///      EscrowBatches.sol.
+contract InferenceEscrow is EscrowBatches, IGameEscrow {
     constructor(
         address registry_,
         address game_,
@@ -122,7 +123,8 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
         // Field by field, one storage word per line: words 4-5 stay unwritten (zero) until a
         // claim, instead of paying for zero writes here.
         Entry storage e = _entries[requestId];
-        (e.provider, e.deadline, e.status, e.mode) = (m.owner, deadline, Status.Open, mode);
+        (e.provider, e.deadline, e.status, e.mode) =
+            (m.owner, uint48(deadline), Status.Open, mode);
         e.modelId = uint64(modelId);
         (e.client, e.payment) = (msg.sender, _u96(m.fee));
         e.inputHash = inputHash;
@@ -197,33 +199,10 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
         bytes32[] calldata outputProof
     ) external payable {
         Entry storage e = _serve(requestId, ModelRegistry.Mode.Optimistic);
-        _checkOutput(e.modelId, output, finalCheckpoint, outputProof);
+        _checkOutput(e.modelId, output, finalCheckpoint, outputProof, true);
         uint64 windowEnd = _claimWith(e, keccak256(output));
         e.finalCheckpoint = finalCheckpoint;
         emit Claimed(requestId, e.provider, output, finalCheckpoint, msg.value, windowEnd);
-    }
-
-    /// The bond is enough, and the output's tensor root sits at the output slot of
-    /// `checkpoint` at the depth a checkpoint over nSlots slots has (so no inner node passes
-    /// as a slot).
-    function _checkOutput(
-        uint256 modelId,
-        bytes calldata output,
-        bytes32 checkpoint,
-        bytes32[] calldata proof
-    ) internal view {
-        (uint256 minBond, uint256 nSlots, uint256 slot, uint256 rows, uint256 width) =
-            registry.outputSpecOf(modelId);
-        if (msg.value < minBond) revert BondTooLow(msg.value, minBond);
-        if (output.length != rows * width * 4) {
-            revert BadOutputLength(output.length, rows * width * 4);
-        }
-        bytes32 root = TensorRoot.ofBe32(output, 0, rows, width);
-        uint256 depth = Merkle.depthFor(nSlots);
-        if (proof.length != depth) revert Merkle.WrongDepth(proof.length, depth);
-        if (Merkle.root(root, slot, proof) != checkpoint) {
-            revert OutputNotInCheckpoint(root, checkpoint);
-        }
     }
 
     /// @notice Final once the window has passed with no game open and no open challenge; pays
@@ -231,6 +210,7 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
     ///         the claimed output (its hash is what was claimed) and is delivered.
     function finalize(uint256 requestId, bytes calldata output) external {
         Entry storage e = _claimed(requestId);
+        if (e.batch != 0) revert InBatch(requestId, e.batch); // finalizeLeaf checks its output
         if (block.timestamp <= e.windowEnd) revert WindowOpen(requestId, e.windowEnd);
         if (e.openGames != 0) revert GamesOpen(e.openGames);
         if (e.mode == ModelRegistry.Mode.OnDemand && _challenges[requestId].challenger != address(0))
@@ -254,6 +234,7 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
         if (e.status != Status.Claimed || e.mode != ModelRegistry.Mode.Optimistic) {
             revert ClaimNotOpen(requestId);
         }
+        if (e.batch != 0) return _batchGameOpened(requestId, e);
         if (block.timestamp > e.windowEnd) revert WindowClosed(requestId, e.windowEnd);
         e.openGames += 1;
     }
@@ -264,6 +245,7 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
     function gameResolved(uint256 requestId, bool providerLost, address challenger) external {
         if (msg.sender != game) revert NotGame(msg.sender);
         Entry storage e = _entries[requestId];
+        if (e.batch != 0) return _batchGameResolved(requestId, e, providerLost, challenger);
         if (e.openGames == 0) revert NoOpenGames(requestId);
         e.openGames -= 1;
         if (!providerLost || e.status != Status.Claimed) return;
@@ -365,6 +347,7 @@ contract InferenceEscrow is EscrowBase, IGameEscrow {
             c.proveDeadline,
             c.bond
         );
+        if (e.batch != 0) return (info, _batchView(info, e.batch, uint8(e.status)));
         return (info, uint8(e.status));
     }
 }

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+from disputes.game.batch import Batch, BatchBuilder, Response, leaf_hash
 from disputes.game.encoding import (
     input_bytes,
     input_roots,
@@ -46,11 +47,14 @@ from disputes.game.view import (
 )
 
 __all__ = [
+    "Batch",
+    "BatchBuilder",
     "CorruptOutput",
     "CorruptStep",
     "GameState",
     "Move",
     "PaddingRow",
+    "Response",
     "Role",
     "TouchesEarlierSlot",
     "TraceView",
@@ -62,6 +66,7 @@ __all__ = [
     "input_roots",
     "inputs_from_bytes",
     "inputs_hash",
+    "leaf_hash",
     "leaf_values",
     "levels",
     "next_move",

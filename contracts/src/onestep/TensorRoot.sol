@@ -29,8 +29,7 @@ library TensorRoot {
         uint256 need = offset + rows * rowBytes;
         if (need > data.length) revert ShortTensorData(need, data.length);
         if (rows == 0) return bytes32(0);
-        bytes32[] memory level = _leaves(data, offset, rows, rowBytes);
-        return _fold(level, rows);
+        return fold(_leaves(data, offset, rows, rowBytes));
     }
 
     /// keccak256(0x02 ‖ row) of each row, into a fresh array.
@@ -54,14 +53,21 @@ library TensorRoot {
         }
     }
 
-    function _fold(bytes32[] memory level, uint256 n) private pure returns (bytes32) {
-        for (uint256 height; n > 1; ++height) {
+    /// Root of the tree over `level` (leaf hashes, rule 4): an odd level pairs its last node
+    /// with the all-padding hash of its height, which is what padding to the next power of two
+    /// gives. Overwrites `level`; no leaves give bytes32(0). The escrow's batch roots use it too.
+    /// @dev In place, one keccak per inner node, bounded by the caller's leaf count.
+    function fold(bytes32[] memory level) internal pure returns (bytes32) {
+        uint256 n = level.length;
+        if (n == 0) return bytes32(0);
+        bytes32 pad; // Z_height
+        while (n > 1) {
             uint256 half = (n + 1) / 2;
             for (uint256 i; i < half; ++i) {
                 uint256 j = 2 * i;
-                bytes32 right = j + 1 < n ? level[j + 1] : Merkle.zeroHash(height);
-                level[i] = Merkle.node(level[j], right);
+                level[i] = Merkle.node(level[j], j + 1 < n ? level[j + 1] : pad);
             }
+            pad = Merkle.node(pad, pad);
             n = half;
         }
         return level[0];
