@@ -273,3 +273,53 @@ def test_the_summary_says_mode_why_and_error(transformer_onnx: Path, cli_data: S
     assert "summary-transformer: added as optimistic (--mode optimistic)" in out
     assert "input  x [1, 8, 16] float32" in out and "output y [1, 8, 16] float32" in out
     assert "params 2,192" in out and "max relative" in out and "commitment 0x" in out
+
+
+def _two_inputs(path: Path) -> Path:
+    """(x + z) @ W: two float inputs, which the zk prover's one-tensor layout cannot take."""
+    from onnx import numpy_helper
+
+    w = numpy_helper.from_array(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3), "W")
+    x = oh.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    z = oh.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4])
+    y = oh.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
+    nodes = [oh.make_node("Add", ["x", "z"], ["s"]), oh.make_node("MatMul", ["s", "W"], ["y"])]
+    graph = oh.make_graph(nodes, "two-inputs", [x, z], [y], [w])
+    onnx.save(oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_a_two_input_model_is_served_optimistically_with_the_reason(
+    tmp_path: Path, user_settings: Settings
+) -> None:
+    path = _two_inputs(tmp_path / "two.onnx")
+    rng = np.random.default_rng(1)
+    cal = tmp_path / "cal.json"
+    cal.write_text(json.dumps({k: rng.uniform(-1, 1, (6, 1, 4)).tolist() for k in ("x", "z")}))
+    with pytest.raises(InvalidModelError, match="one input tensor; this one has 2: use --mode"):
+        add_model(path, "two", AddOptions(mode="zk", calibration=cal), settings=user_settings)
+    card = add_model(path, "two", AddOptions(calibration=cal), settings=user_settings)
+    d = card.decision
+    assert d is not None and card.mode == "optimistic"
+    assert d["reason"] == "zk proves models with one input tensor; this one has 2"
+    assert d["fidelity"]["n_samples"] == 6 and "probe" not in d
+    uneven = tmp_path / "uneven.json"
+    uneven.write_text(json.dumps({"x": [[[0.0] * 4]] * 2, "z": [[[0.0] * 4]] * 3}))
+    with pytest.raises(CalibrationError, match="same number of samples"):
+        add_model(path, "uneven", AddOptions(calibration=uneven), settings=user_settings)
+    with pytest.raises(CalibrationError, match="holds one array, but the model has inputs"):
+        np.save(tmp_path / "one.npy", np.zeros((2, 1, 4)))
+        add_model(path, "npy", AddOptions(calibration=tmp_path / "one.npy"), settings=user_settings)
+
+
+def test_the_digits_models_are_ordinary_users_of_the_tuner(registry: Registry) -> None:
+    from models.digits import load_digits_split
+    from prover.build import card_tolerance
+
+    card = registry.card("digits-cnn")
+    s = samples_for(card, registry.model_dir("digits-cnn"))
+    d = load_digits_split()
+    assert s.calibration.shape == (32, 1, 8, 8) and s.test.shape == (360, 1, 8, 8)
+    assert np.array_equal(s.calibration.reshape(32, 64), d.x_train[:32])
+    assert np.array_equal(s.test.reshape(360, 64), d.x_test)
+    assert card.source == "catalogue" and card_tolerance(card) == Tolerance()
