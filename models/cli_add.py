@@ -60,7 +60,11 @@ def add_cmd(
     ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Add your ONNX model: validate it, measure it, choose zk or optimistic, write its card."""
+    """Add your ONNX model: validate it, measure it, choose zk or optimistic, write its card.
+
+    Auto mode proves with zk when the tuned circuit fits the budget (VERINFER_ZK_MAX_LOGROWS,
+    _PK_BYTES, _PROVE_S, _MEMORY_BYTES) within the tolerance; see docs/user-models.md.
+    """
     from models.calibration import parse_range
     from models.errors import InvalidModelError
     from models.fidelity import Tolerance
