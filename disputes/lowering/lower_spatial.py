@@ -4,7 +4,8 @@ What each ONNX op becomes:
 
 - ``Conv`` 2-D with ``group = 1`` and no dilation → ``conv`` (the v3 layout, so committed
   programs keep their roots); grouped, depthwise or dilated → ``gconv``; 1-D → a ``reshape``
-  to height 1, the 2-D step, and a ``reshape`` back (the rows, hence the leaves, are the same).
+  to height 1, the 2-D step, and a ``reshape`` back (the rows, hence the leaves, are the same;
+  back-to-back 1-D ops read the 4-D tensor directly).
 - ``MaxPool`` / ``AveragePool`` (1-D via the same reshapes) → ``maxpool`` / ``avgpool``;
   ``ceil_mode`` becomes extra end padding (exact: padding takes no part in a max or in an
   average that does not count padding; refused with ``count_include_pad = 1``).
@@ -20,6 +21,7 @@ import numpy as np
 import onnx
 
 from disputes.lowering.lower import (
+    S_BASE,
     Builder,
     Const,
     Dyn,
@@ -76,7 +78,21 @@ def _as_2d(node: onnx.NodeProto, b: Builder, x: Dyn, rank: int) -> Dyn:
     """(N, C, L) as (N, C, 1, L) for a 1-D op: the same rows, so the same leaves."""
     if len(x.shape) != rank + 2:
         raise unsupported(node, f"a {rank}-D window on an input of shape {list(x.shape)}")
-    return reshape(b, x, (x.shape[0], x.shape[1], 1, x.shape[2])) if rank == 1 else x
+    if rank == 2:
+        return x
+    shape = (x.shape[0], x.shape[1], 1, x.shape[2])
+    return _reshaped_from(b, x, shape) or reshape(b, x, shape)
+
+
+def _reshaped_from(b: Builder, x: Dyn, shape: tuple[int, ...]) -> Dyn | None:
+    """The step output of ``shape`` that x is a reshape of (one 1-D op's reshape back, read by
+    the next 1-D op): the pair cancels, and an unread reshape is dropped with the dead steps."""
+    if x.ref < S_BASE or b.steps[x.ref - S_BASE].kind != "reshape":
+        return None
+    src = b.steps[x.ref - S_BASE].inputs[0]
+    if src < S_BASE or b.steps[src - S_BASE].shape != shape:
+        return None
+    return Dyn(src, shape, x.scale, x.is_int)
 
 
 def _back(b: Builder, y: Dyn, rank: int) -> Dyn:

@@ -108,6 +108,11 @@ def test_what_each_onnx_op_becomes(tmp_path: Path) -> None:
     assert step_params(dw) == [3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, dw.ip("shift")]
     assert KIND_CODE["gconv"] == 29 and KIND_CODE["maxpool"] == 30 and KIND_CODE["avgpool"] == 31
     one_d = load_program(sm.conv1d_net(tmp_path / "c.onnx"))
+    # 1-D ops run as 2-D ones on (N, C, 1, L); back-to-back 1-D ops share one 4-D tensor
+    assert _kinds(one_d) == [
+        "reshape", "conv", "reshape", "relu", "reshape", "maxpool", "gconv", "avgpool", "conv",
+        "reshape", "lut", "reduce_mean", "reshape", "qmatmul",
+    ]  # fmt: skip
     conv = next(s for s in one_d.steps if s.kind == "conv")
     assert conv.tp("kernel") == (1, 5) and conv.tp("pads") == (0, 2, 0, 2)
     grouped = next(s for s in one_d.steps if s.kind == "gconv")
