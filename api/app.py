@@ -20,7 +20,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import VERSION, Gateway
 from api.errors import ApiError
 from api.limits import BodyLimit
-from api.logs import request_id
 from api.middleware import RequestContext
 from api.oip.inputs import validation_message
 from api.openapi import install_schemas
@@ -51,9 +50,10 @@ def _install_error_handlers(app: FastAPI, gw: Gateway) -> None:
         return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _error(500, f"internal error ({type(exc).__name__}); request id {request_id()}")
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        rid = getattr(request.state, "request_id", None)
+        log.error("unhandled error", exc_info=exc, extra={"request_id": rid})
+        return _error(500, f"internal error ({type(exc).__name__}); request id {rid}")
 
 
 def create_app(gw: Gateway) -> FastAPI:
@@ -63,7 +63,11 @@ def create_app(gw: Gateway) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gw.worker.start()
+        if gw.claims is not None:
+            gw.claims.start()  # after the worker: its traces run on the worker's pool
         yield
+        if gw.claims is not None:
+            gw.claims.stop()
         gw.worker.stop()
 
     app = FastAPI(title="verinfer gateway", version=VERSION, lifespan=lifespan)

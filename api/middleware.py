@@ -56,6 +56,8 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         rid = _request_id(scope)
+        # Also in the scope: the last-resort 500 handler runs outside this middleware.
+        scope.setdefault("state", {})["request_id"] = rid
         status = [500]  # what an exception escaping the app becomes
 
         async def sending(message: Message) -> None:

@@ -165,3 +165,32 @@ def test_requests_in_flight_beyond_the_bound_get_429_with_retry_after(
         assert held == [200] and gw.inflight == 0
         assert http.post(URL, json=body([0.5] * 64)).status_code == 200
     assert gw.stats.body(["digits-mlp"]).model_stats[0].inference_count == 2  # not the 429
+
+
+class BrokenPredict(FakeBackend):
+    def predict(self, inputs: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+        raise RuntimeError("kernel exploded")
+
+
+def test_a_bug_is_a_500_naming_the_request_id_and_logged_with_it(
+    registry: Registry, tmp_path: Path, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = registry.card("digits-mlp")
+    gw, _ = gateway(card, tmp_path / "j.db", BrokenPredict(card))
+
+    def broken(names: Any) -> Any:
+        raise RuntimeError("stats bug")
+
+    monkeypatch.setattr(gw.stats, "body", broken)
+    with TestClient(create_app(gw), raise_server_exceptions=False) as client:
+        r = client.post(URL, json=body([0.5] * 64), headers={"X-Request-ID": "p-1"})
+        assert r.status_code == 500 and "failed on this input: kernel exploded" in r.json()["error"]
+        r = client.get("/v2/models/stats", headers={"X-Request-ID": "bug-1"})
+        assert r.status_code == 500
+        assert r.json() == {"error": "internal error (RuntimeError); request id bug-1"}
+    assert gw.store.unfinished() == []  # the failed prediction persisted nothing
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    bug = next(d for d in lines if d["message"] == "unhandled error")
+    assert bug["request_id"] == "bug-1" and "stats bug" in bug["exc"]
+    predict = next(d for d in lines if d["message"].startswith("predict failed"))
+    assert predict["request_id"] == "p-1" and "kernel exploded" in predict["exc"]
