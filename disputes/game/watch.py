@@ -1,11 +1,14 @@
 """The watcher: follow new claims, re-execute each, challenge the wrong ones, defend our own.
 
-One pass (``poll``) reads the ``Claimed`` and ``GameOpened`` events since the stored block
-cursor, checks every new claim against this machine's own re-execution (is the claimed ``P_n``
-the honest one?), opens a game with the model's minimum bond on each wrong claim, takes up the
-defence of every game opened on a claim we made, makes one step in every game we play, and
-finalizes our own claims whose window passed with no game open. Everything it decides is in
-the store before it acts, so a watcher restarted after a crash carries on where it stopped.
+One pass (``poll``) reads the ``Claimed``, ``ClaimedBatch`` and ``GameOpened`` events since the
+stored block cursor, checks every new claim (each leaf of a batch is one) against this
+machine's own re-execution (is the claimed ``P_n`` the honest one?), opens a game with the
+model's minimum bond on each wrong claim, takes up the defence of every game opened on a claim
+we made, makes one step in every game we play, and finalizes our own claims whose window passed
+with no game open. A wrong batch leaf is opened (``openLeaf``) before its game; after winning
+one, the watcher also credits the rest of that voided batch to its clients (``refundBatched``).
+Everything it decides is in the store before it acts, so a watcher restarted after a crash
+carries on where it stopped.
 
 Usage::
 
@@ -24,17 +27,19 @@ import numpy as np
 from web3 import Web3
 
 from contracts.bindings import Deployment, call
-from contracts.clients import EscrowClient, RegistryClient
+from contracts.clients import BatchClaim, EscrowClient, RegistryClient, batch_claim_of
 from contracts.errors import ContractRevert
 from contracts.game_client import GameClient, game_error_table
 from contracts.records import ZERO_ADDRESS, RequestStatus
 from contracts.signer import Signer
 from disputes.errors import AgentError
 from disputes.game.agent import Agent
+from disputes.game.batch import Batch, Response
 from disputes.game.encoding import BE32
 from disputes.game.outbox import Call
 from disputes.game.store import ClaimRecord, GameRecord, GameStore, Role, Verdict
 from disputes.game.traces import Programs, RequestTraces
+from disputes.game.view import TraceView
 from verinfer.errors import VerinferError
 
 Log = Callable[[str], None]
@@ -217,6 +222,7 @@ class Watcher:
         end = min(int(self.escrow.w3.eth.block_number), start + MAX_BLOCKS - 1)
         if start <= end:
             self._new_claims(start, end, report)
+            self._new_batches(start, end, report)
             self._new_games(start, end, report)
             self.store.set_cursor(self.cursor_name, end)
         self._step_games(report)
@@ -283,6 +289,68 @@ class Watcher:
         report.opened.append(gid)
         self.log(f"claim {rid} is wrong: opened game {gid}")
 
+    # ---- batched claims: every leaf is judged like a claim ----
+
+    def _new_batches(self, start: int, end: int, report: PollReport) -> None:
+        for log in self._logs(self.escrow.contract, "ClaimedBatch", start, end):
+            claim = batch_claim_of(log)
+            for rid, final in zip(claim.request_ids, claim.final_checkpoints, strict=True):
+                report.claims.append(rid)
+                self._on_leaf(claim, rid, final, report)
+
+    def _on_leaf(self, claim: BatchClaim, rid: int, final: bytes, report: PollReport) -> None:
+        if self.store.claim(rid, self.me) is None:
+            self.store.save_claim(self._judge_leaf(claim, rid, final))
+        rec = self.store.claim(rid, self.me)
+        assert rec is not None
+        self.log(f"claim {rid} (batch {claim.batch_id}) by {rec.provider}: {rec.verdict}")
+        theirs = rec.provider.lower() != self.me.lower()
+        if rec.verdict == "wrong" and theirs and self.challenge and not rec.settled:
+            self._challenge_leaf(claim, rid, report)
+
+    def _judge_leaf(self, claim: BatchClaim, rid: int, final: bytes) -> ClaimRecord:
+        honest, note = None, f"batch {claim.batch_id}"
+        try:
+            honest = self.traces.trace(rid).checkpoints[-1]
+        except AgentError as exc:  # a model not built here, an input the executor refuses
+            note = f"{note}: {exc}"
+        verdict: Verdict = "unknown" if honest is None else "right" if honest == final else "wrong"
+        return ClaimRecord(rid, self.me, claim.model_id, claim.provider, "0x" + final.hex(),
+                           None if honest is None else "0x" + honest.hex(), verdict,
+                           claim.window_end, claim.block, note)  # fmt: skip
+
+    def _challenge_leaf(self, claim: BatchClaim, rid: int, report: PollReport) -> None:
+        try:
+            if self.agent.clock.now() > claim.window_end:
+                raise AgentError(f"the window of batch {claim.batch_id} closed (WindowClosed)")
+            if self.escrow.get_claim(rid).status == RequestStatus.BATCHED:
+                self._open_leaf(claim, rid)
+            gid = self.agent.open(rid, self.registry.min_bond_of(claim.model_id))
+        except (AgentError, ContractRevert) as exc:
+            report.errors.append(f"claim {rid}: {exc}")
+            self.log(f"cannot challenge claim {rid}: {exc}")
+            self.store.mark_settled(rid, self.me)
+            return
+        report.opened.append(gid)
+        self.log(f"claim {rid} (batch {claim.batch_id}) is wrong: opened game {gid}")
+
+    def _open_leaf(self, claim: BatchClaim, rid: int) -> None:
+        leaf = Batch.of_claim(claim).leaf(rid)
+        try:
+            self.agent.sender.send(f"open-leaf:{rid}", Call("escrow", "openLeaf", leaf.args()))
+        except ContractRevert as exc:
+            if exc.name != "AlreadyOpen":  # another watcher opened it first: just play
+                raise
+
+    def _refund_batch(self, rid: int) -> None:
+        """After a won game on a batch leaf: every client of the voided batch gets its money."""
+        bid = self.escrow.batch_id_of(rid)
+        claim = self.escrow.batch_claim(bid) if bid else None
+        if claim is not None:
+            call = Call("escrow", "refundBatched", (claim.request_ids,))
+            self.agent.sender.send(f"refund-batch:{bid}", call)
+            self.log(f"batch {bid} voided: its {len(claim.request_ids)} clients credited")
+
     # ---- games ----
 
     def _new_games(self, start: int, end: int, report: PollReport) -> None:
@@ -318,6 +386,8 @@ class Watcher:
         rec = self.store.game(gid, self.me)
         assert rec is not None
         self.log(f"game {gid} is over: {rec.status}")
+        if rec.status == "won" and rec.role == "challenger":
+            self._refund_batch(rec.request_id)
         if self.withdraw and not rec.withdrawn:
             got = self.agent.withdraw(gid)
             self.log(f"withdrew {got} wei after game {gid}")
@@ -329,16 +399,25 @@ class Watcher:
             if rec.provider.lower() != self.me.lower():
                 continue
             info = self.escrow.get_claim(rec.request_id)
-            if info.status != RequestStatus.CLAIMED:
+            if info.status not in (RequestStatus.CLAIMED, RequestStatus.BATCHED):
                 self.store.mark_settled(rec.request_id, self.me)
             elif self.agent.clock.now() > info.window_end and info.open_games == 0:
                 self._finalize(rec.request_id, report)
 
     def _finalize(self, rid: int, report: PollReport) -> None:
-        output = self.escrow.claimed_output(rid) or b""
-        self.agent.sender.send(f"finalize:{rid}", Call("escrow", "finalize", (rid, output)))
+        self.agent.sender.send(f"finalize:{rid}", self._finalize_call(rid))
         self.store.mark_settled(rid, self.me)
         report.finalized.append(rid)
         self.log(f"claim {rid} finalized: fee and bond credited")
         if self.withdraw and self.escrow.credits(self.me) > 0:
             self.agent.sender.send(f"withdraw:escrow:claim:{rid}", Call("escrow", "withdraw"))
+
+    def _finalize_call(self, rid: int) -> Call:
+        bid = self.escrow.batch_id_of(rid)
+        claim = self.escrow.batch_claim(bid) if bid else None
+        if claim is None:
+            return Call("escrow", "finalize", (rid, self.escrow.claimed_output(rid) or b""))
+        # A batched leaf carries no output: it is rebuilt from our trace, checked against P_n.
+        r = Response.of_view(rid, TraceView(self.traces.trace(rid)))
+        args = (*Batch.of_claim(claim).leaf(rid).args(), r.output, r.output_proof)
+        return Call("escrow", "finalizeLeaf", args)
