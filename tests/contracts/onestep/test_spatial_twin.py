@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,3 +205,10 @@ def test_a_pool_window_without_input_reverts(harness: Harness) -> None:
         _one(harness, case, (0, 0, 2, 1)) == (True, 6) == literal(case.step, case.ops, (0, 0, 2, 1))
     )
     assert literal(case.step, case.ops, (0, 0, 0, 1)) == (False, "EmptyWindow")
+
+
+def test_step_codec_constants_are_the_descriptor_codes() -> None:
+    """The verifier dispatches on StepCodec's numbers; they must be descriptor.KINDS' codes."""
+    text = (PKG_DIR / "src" / "onestep" / "StepCodec.sol").read_text()
+    found = {n.lower(): int(v) for n, v in re.findall(r"constant (\w+) = (\d+);", text)}
+    assert found == KIND_CODE
