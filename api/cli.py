@@ -37,11 +37,27 @@ def serve(
     host: str = typer.Option(None, "--host", help="Bind address (VERINFER_HOST)."),
     port: int = typer.Option(None, "--port", help="Port (VERINFER_PORT)."),
     model: list[str] = typer.Option(ZK_MODELS, "--model", help="Models to serve."),
+    rpc_url: str = typer.Option(
+        None, "--rpc-url", help="Settle on this chain: post claims, fulfil paid requests."
+    ),
+    private_key: str = typer.Option(
+        None, "--private-key", help="Provider key (default: ETH_PRIVATE_KEY).", show_default=False
+    ),
+    keystore: Path = typer.Option(None, "--keystore", help="Or an encrypted keystore file,"),
+    password_file: Path = typer.Option(None, "--password-file", help="and its password file."),
+    deployment: Path = typer.Option(
+        None, "--deployment", help="Deployment JSON (default: <data dir>/deployment.json)."
+    ),
 ) -> None:
-    """Run the gateway (proves every response; GET the proof at parameters.proof_url)."""
+    """Run the gateway: every model in its mode (zk proofs, optimistic or on-demand claims).
+
+    With --rpc-url it also follows the escrow: paid requests for its models are fulfilled
+    (proof, claim or on-demand claim) and its claims defended and finalized.
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.chain.link import ChainOptions
     from api.logs import configure_logging
     from api.serve import build_gateway
     from prover.srs import DEV_SRS_WARNING, is_dev_srs
@@ -49,8 +65,11 @@ def serve(
     settings = get_settings()
     if is_dev_srs():
         console.print(f"[yellow]WARNING:[/] {DEV_SRS_WARNING}")
+    chain = None
+    if rpc_url is not None:
+        chain = ChainOptions(rpc_url, private_key, keystore, password_file, deployment, None)
     with progress_bar() as progress:
-        gw = build_gateway(list(model), progress)
+        gw = build_gateway(list(model), progress, chain)
     configure_logging(settings.log_level)
     host, port = host or settings.host, port or settings.port
     uvicorn.run(create_app(gw), host=host, port=port, log_config=None, access_log=False)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -23,6 +23,9 @@ from api.metrics import Metrics
 from api.oip.datatypes import oip_datatype
 from api.stats import Stats
 from models.card import ModelCard
+
+if TYPE_CHECKING:
+    from api.modes.service import ClaimService
 
 __all__ = ["VERSION", "Gateway", "GatewayDep", "get_gateway"]
 
@@ -56,6 +59,7 @@ class Gateway:
     max_inflight: int = 64
     workers: int = 1
     job_attempts: int = 3
+    claims: ClaimService | None = None  # optimistic / on-demand claims (api.modes), if served
     metrics: Metrics = field(init=False)
     stats: Stats = field(init=False)
     worker: JobWorker = field(init=False)

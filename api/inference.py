@@ -23,6 +23,7 @@ import numpy as np
 from api.backends import Tensors
 from api.deps import Gateway
 from api.errors import ApiError, BackendError, BadRequestError
+from api.modes.evidence import CLAIM_EVIDENCE, paid_zk
 from api.oip.binary import decompress
 from api.oip.inputs import Decoded, decode_request
 from api.oip.outputs import check_outputs, encode_response
@@ -75,7 +76,8 @@ def zk_evidence(gw: Gateway, card: ModelCard, decoded: Decoded, outputs: Tensors
     }
 
 
-EVIDENCE: dict[str, Evidence] = {"zk": zk_evidence}
+# api.modes imports nothing of this module, so importing it here makes no cycle.
+EVIDENCE: dict[str, Evidence] = {"zk": paid_zk(zk_evidence), **CLAIM_EVIDENCE}
 
 
 def _predict(gw: Gateway, card: ModelCard, decoded: Decoded) -> Tensors:

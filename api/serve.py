@@ -17,9 +17,11 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from api.backends import ProverBackend, load_worker_backend
+from api.backends import ProverBackend
+from api.chain.link import ChainOptions, connect_chain, served_cards
 from api.deps import Gateway
 from api.jobs import JobStore, ProcessPool
+from api.modes import ClaimService, load_backend, load_worker
 from contracts.chain import free_port
 from models.registry import Registry
 from prover.srs import check_srs_policy, is_dev_srs
@@ -29,21 +31,28 @@ from verinfer.settings import get_settings
 Progress = Callable[[str, float], None]
 
 
-def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway:
-    """A gateway serving the named zk models (built, tuned and keyed on first use, then cached).
+def build_gateway(
+    names: list[str], progress: Progress | None = None, chain: ChainOptions | None = None
+) -> Gateway:
+    """A gateway serving the named models, each in its mode (the chain's registered one if any).
 
-    Proofs run in ``VERINFER_WORKERS`` worker processes, which load the prepared circuits.
+    zk models are built, tuned and keyed on first use, then cached; optimistic ones are lowered
+    to the executor's program. Proofs and traces run in ``VERINFER_WORKERS`` worker processes.
+    With ``chain``, the fulfiller posts the claims and fulfils the paid requests (api.chain).
     """
     s = get_settings()
-    check_srs_policy(s)
     registry = Registry.default()
     cards = {n: registry.build(n) for n in names}
-    backends = {n: ProverBackend.load(cards[n], progress) for n in names}
+    link = connect_chain(chain, cards) if chain is not None else None
+    cards = served_cards(cards, link)
+    if any(c.mode != "optimistic" for c in cards.values()):
+        check_srs_policy(s)  # only a zk model's proofs depend on the SRS
+    backends = {n: load_backend(cards[n], progress) for n in names}
     store = JobStore(
         s.effective_database_url, busy_timeout_s=s.store_busy_timeout_s, retry_s=s.store_retry_s
     )
-    pool = ProcessPool(load_worker_backend, names, s.workers, s.worker_start_method)
-    return Gateway(
+    pool = ProcessPool(load_worker, names, s.workers, s.worker_start_method)
+    gw = Gateway(
         store,
         dict(backends),
         cards,
@@ -56,6 +65,8 @@ def build_gateway(names: list[str], progress: Progress | None = None) -> Gateway
         workers=s.workers,
         job_attempts=s.job_attempts,
     )
+    ClaimService.attach(gw, link)
+    return gw
 
 
 def prover_backend(gw: Gateway, name: str) -> ProverBackend:

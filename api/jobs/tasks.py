@@ -81,7 +81,12 @@ def prove(backend: ProveBackend, inputs: list[float]) -> dict[str, Any]:
     return backend.prove(x)
 
 
-TASKS: dict[str, Callable[[Any, Any], Any]] = {"prove": prove}
+def trace(backend: Any, payload: Any) -> Any:
+    """Trace an optimistic claim (``api.modes.executor.ExecutorBackend.trace``)."""
+    return backend.trace(payload)
+
+
+TASKS: dict[str, Callable[[Any, Any], Any]] = {"prove": prove, "trace": trace}
 _ROLE = {"prove": "prover", "trace": "tracer"}
 
 

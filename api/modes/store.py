@@ -1,0 +1,220 @@
+"""The claim store: every optimistic or on-demand answer, and every paid request, until settled.
+
+One row per claim the gateway owes: an HTTP answer whose claim is still to be posted, or an
+on-chain request its fulfiller picked up (or both: an HTTP request naming a paid request id is
+the same row). The row is written before the answer is sent or the request is acted on, and
+moves through ``stage`` as the work is done; the transactions themselves are written ahead by
+``disputes.game.outbox.Outbox`` (the one write-ahead mechanism for anything sent on chain).
+
+Stages: ``tracing`` (optimistic: waiting for the trace), ``awaiting_input`` (a paid zk or
+on-demand request whose input only arrives over HTTP), ``ready`` (everything known: the
+fulfiller requests if needed and claims or fulfils), ``proving`` (a proof job runs), ``claimed``
+(on chain, watched), ``local`` (no chain: nothing to post), ``settled`` and ``failed``.
+
+Usage::
+
+    store = ClaimStore("sqlite:///verinfer.db")
+    rec = store.create(ClaimRecord.new("minilm-l6", "optimistic", "http", stage="tracing"))
+    store.update(rec.id, {"tracing"}, stage="ready", final_checkpoint="0x…")
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import BigInteger, LargeBinary, String, Text, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from api.errors import StoreBusyError, StoreError
+from api.jobs.store import TRANSIENT
+from verinfer.db import UtcDateTime, make_engine
+
+__all__ = ["STAGES", "ClaimRecord", "ClaimStore", "DuplicateRequest", "Source", "Stage"]
+
+T = TypeVar("T")
+Stage = Literal[
+    "tracing", "awaiting_input", "ready", "proving", "claimed", "local", "settled", "failed"
+]
+Source = Literal["http", "chain"]
+STAGES: tuple[Stage, ...] = (
+    "tracing", "awaiting_input", "ready", "proving", "claimed", "local", "settled", "failed",
+)  # fmt: skip
+OPEN_STAGES: tuple[Stage, ...] = ("tracing", "awaiting_input", "ready", "proving", "claimed")
+
+
+class DuplicateRequest(StoreError):
+    """Another row already owns this on-chain request id (read that row instead)."""
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _ClaimRow(_Base):
+    __tablename__ = "gateway_claims"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(8))
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    # Unique: one paid request is one claim, whichever of HTTP or the event follower saw it first.
+    request_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+    model_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    input_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    inputs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    input_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    output: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outputs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    output_root: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    output_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    final_checkpoint: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    output_proof: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    challenge_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bond: Mapped[str | None] = mapped_column(String(78), nullable=True)
+    claim_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One claim the gateway owes (see the module doc for the stages).
+
+    ``input_data``/``output`` are the be32 bytes of an optimistic request and claim;
+    ``inputs`` (JSON floats) and ``outputs`` (JSON field elements) those of a zk model's.
+    ``state`` is the last public status seen: pending, claimed, challenged, final, lost, failed.
+    """
+
+    id: str
+    model: str
+    mode: str
+    source: Source
+    stage: Stage
+    state: str = "pending"
+    request_id: int | None = None
+    model_id: int | None = None
+    input_data: bytes | None = None
+    inputs: str | None = None
+    input_hash: str | None = None
+    output: bytes | None = None
+    outputs: str | None = None
+    output_root: str | None = None
+    output_hash: str | None = None
+    final_checkpoint: str | None = None
+    output_proof: str | None = None
+    job_id: str | None = None
+    challenge_deadline: int | None = None
+    bond: str | None = None
+    claim_tx: str | None = None
+    error: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC), compare=False)
+
+    @classmethod
+    def new(cls, model: str, mode: str, source: Source, **values: Any) -> ClaimRecord:
+        """A fresh record with a new id. Usage: ``ClaimRecord.new("m", "optimistic", "http")``."""
+        values.setdefault("stage", "tracing")
+        return cls(str(uuid.uuid4()), model, mode, source, **values)
+
+
+_COLUMNS = [f.name for f in fields(ClaimRecord) if f.name != "created_at"]
+
+
+def _record(row: _ClaimRow) -> ClaimRecord:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    return ClaimRecord(**values, created_at=row.created_at)
+
+
+class ClaimStore:
+    """CRUD over claim rows; every write is committed before the call returns.
+
+    Transient database errors (a lock held elsewhere, a dropped connection) are retried for
+    ``retry_s`` seconds, then StoreBusyError (HTTP 503 + Retry-After): never half-written.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
+        self.retry_s = retry_s
+        try:
+            self.engine = make_engine(url, busy_timeout_s)
+            _Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the claim store at {url!r}: {exc}") from exc
+
+    def _run(self, what: str, fn: Callable[[Session], T]) -> T:
+        deadline, pause = time.monotonic() + self.retry_s, 0.01
+        while True:
+            try:
+                with Session(self.engine, expire_on_commit=False) as s:
+                    out = fn(s)
+                    s.commit()
+                    return out
+            except IntegrityError as exc:
+                raise DuplicateRequest(f"claim store {what}: {exc.orig}") from exc
+            except TRANSIENT as exc:
+                if time.monotonic() + pause > deadline:
+                    raise StoreBusyError(f"the claim store is busy ({what}): {exc}") from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"claim store {what} failed: {exc}") from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def create(self, rec: ClaimRecord) -> ClaimRecord:
+        """Insert ``rec``; DuplicateRequest when its request id already has a row."""
+        now = datetime.now(UTC)
+        row = _ClaimRow(**{n: getattr(rec, n) for n in _COLUMNS}, created_at=now, updated_at=now)
+        self._run("create", lambda s: s.add(row))
+        return replace(rec, created_at=now)
+
+    def get(self, claim_id: str) -> ClaimRecord | None:
+        row = self._run("read", lambda s: s.get(_ClaimRow, claim_id))
+        return _record(row) if row is not None else None
+
+    def by_request(self, request_id: int) -> ClaimRecord | None:
+        """The row of an on-chain request id, if any."""
+        stmt = select(_ClaimRow).where(_ClaimRow.request_id == request_id)
+        row = self._run("read", lambda s: s.scalars(stmt).first())
+        return _record(row) if row is not None else None
+
+    def update(
+        self, claim_id: str, expect: Collection[str] | None = None, **changes: Any
+    ) -> ClaimRecord | None:
+        """Change a row if its stage is in ``expect`` (any stage when None); None when not.
+
+        The stage check makes every move a compare-and-set: the HTTP path and the fulfiller
+        may both try to advance one row, and only one of them can.
+        """
+
+        def change(s: Session) -> _ClaimRow | None:
+            row = s.get(_ClaimRow, claim_id)
+            if row is None or (expect is not None and row.stage not in expect):
+                return None
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_at = datetime.now(UTC)
+            return row
+
+        row = self._run("update", change)
+        return _record(row) if row is not None else None
+
+    def in_stage(self, *stages: Stage) -> list[ClaimRecord]:
+        """Rows in any of ``stages``, oldest first."""
+        stmt = select(_ClaimRow).where(_ClaimRow.stage.in_(stages)).order_by(_ClaimRow.created_at)
+        return self._run("query", lambda s: [_record(r) for r in s.scalars(stmt)])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{model: {state: rows}}: what the claims-by-state metric shows."""
+        stmt = select(_ClaimRow.model, _ClaimRow.state, func.count()).group_by(
+            _ClaimRow.model, _ClaimRow.state
+        )
+        out: dict[str, dict[str, int]] = {}
+        for model, state, n in self._run("count", lambda s: list(s.execute(stmt))):
+            out.setdefault(model, {})[state] = int(n)
+        return out

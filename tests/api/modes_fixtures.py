@@ -1,0 +1,129 @@
+"""Shared pieces of the optimistic / on-demand gateway tests: the real MiniLM executor backend,
+gateways with a claim service (with or without a chain link), MiniLM bodies and a poll helper.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.backends import Backend
+from api.chain.link import ChainLink, resolve_models, served_cards
+from api.deps import Gateway
+from api.jobs import JobStore
+from api.modes import ClaimService, ExecutorBackend
+from contracts.clients import RegistryClient
+from contracts.signer import Signer
+from disputes.game.register import register_program
+from disputes.game.store import GameStore
+from models.card import ModelCard
+from models.minilm import tokenize
+from models.registry import Registry
+from tests.contracts.conftest import Env
+
+T = TypeVar("T")
+SENTENCE = "Verifiable inference lets anyone check a model's answer."
+FEE = 10**15
+BOND = 10**16
+
+
+@dataclass(frozen=True)
+class MiniLM:
+    card: ModelCard
+    backend: ExecutorBackend
+    ids: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {"input_ids": self.ids, "attention_mask": self.mask}
+
+
+@pytest.fixture(scope="session")
+def minilm() -> MiniLM:
+    """MiniLM's card and its executor program, lowered once for the session."""
+    card = Registry.default().build("minilm-l6")
+    ids, mask = tokenize([SENTENCE])
+    return MiniLM(card, ExecutorBackend.load(card), ids, mask)
+
+
+def minilm_body(
+    ids: Any, mask: Any, request_id: Any = None, datatype: str = "INT64", **extra: Any
+) -> dict[str, Any]:
+    """An OIP body with MiniLM's two INT64 inputs (and ``parameters.request_id`` if given)."""
+    inputs = [
+        {"name": "input_ids", "shape": [1, 128], "datatype": datatype,
+         "data": np.asarray(ids).ravel().tolist()},
+        {"name": "attention_mask", "shape": [1, 128], "datatype": "INT64",
+         "data": np.asarray(mask).ravel().tolist()},
+    ]  # fmt: skip
+    body: dict[str, Any] = {"id": "client-42", "inputs": inputs, **extra}
+    if request_id is not None:
+        body["parameters"] = {"request_id": request_id}
+    return body
+
+
+def make_gateway(
+    tmp: Path,
+    backends: dict[str, Backend],
+    cards: dict[str, ModelCard],
+    link: ChainLink | None = None,
+    **options: Any,
+) -> Gateway:
+    """A gateway over a SQLite file in ``tmp`` whose claim service has ``link`` (or no chain)."""
+    gw = Gateway(JobStore(f"sqlite:///{tmp / 'jobs.db'}"), backends, served_cards(cards, link))
+    svc = ClaimService.attach(gw, link, **options)
+    if svc.fulfiller is not None:
+        svc.fulfiller.interval_s = 0.1
+    return gw
+
+
+def link_for(env: Env, signer: Signer, tmp: Path, cards: dict[str, ModelCard]) -> ChainLink:
+    """The chain link a gateway signing with ``signer`` gets (its ids of ``cards`` resolved)."""
+    link = ChainLink(env.w3, env.dep, signer, GameStore(f"sqlite:///{tmp / 'disputes.db'}"))
+    link.models = resolve_models(link.registry(), signer.address, cards)
+    return link
+
+
+def register_minilm(env: Env, owner: Signer, m: MiniLM, bond: int = BOND) -> int:
+    """Register MiniLM as an optimistic model of ``owner`` under its card's commitment."""
+    reg = RegistryClient(env.w3, env.dep.registry, owner)
+    commitment = bytes.fromhex(m.card.commitment.removeprefix("0x"))
+    return register_program(reg, m.backend.program, commitment, FEE, bond)
+
+
+def wait_until(fn: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
+    """Poll ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
+
+
+def claim_in(client: TestClient, model: str, claim_id: str, *states: str) -> Callable[[], Any]:
+    """A poll: the claim's body once its status is one of ``states``."""
+
+    def look() -> Any:
+        body = client.get(f"/v2/models/{model}/claims/{claim_id}").json()
+        return body if body["status"] in states else None
+
+    return look
+
+
+@pytest.fixture
+def served(tmp_path: Path, minilm: MiniLM) -> Iterator[tuple[Gateway, TestClient]]:
+    """MiniLM served with no chain: answers now, claims traced and kept locally."""
+    gw = make_gateway(tmp_path, {"minilm-l6": minilm.backend}, {"minilm-l6": minilm.card})
+    with TestClient(create_app(gw)) as client:
+        yield gw, client
