@@ -62,8 +62,8 @@ def add_cmd(
 ) -> None:
     """Add your ONNX model: validate it, measure it, choose zk or optimistic, write its card.
 
-    Auto mode proves with zk when the tuned circuit fits the budget (VERINFER_ZK_MAX_LOGROWS,
-    _PK_BYTES, _PROVE_S, _MEMORY_BYTES) within the tolerance; see docs/user-models.md.
+    Auto mode proves with zk when the tuned circuit fits the zk budget (VERINFER_ZK_MAX_*
+    settings) within the tolerance, else serves it optimistically; see docs/user-models.md.
     """
     from models.calibration import parse_range
     from models.errors import InvalidModelError
