@@ -136,12 +136,15 @@ class ProcessPool:
 
     def status(self) -> str | None:
         with self._lock:
-            executor, warm = self._executor, list(self._warm)
+            executor, warm, generation = self._executor, list(self._warm), self.generation
         if executor is None:
             return "the worker pool is not running"
         if not all(f.done() for f in warm):
             return "the worker processes are starting (loading the models)"
-        errors = [e for f in warm if not f.exception() for e in f.result()["load_errors"].values()]
+        if any(f.cancelled() or f.exception() is not None for f in warm):
+            self._lost(generation)  # a worker died while loading: start a fresh pool
+            return "a worker process died while loading the models; restarting the workers"
+        errors = [e for f in warm for e in f.result()["load_errors"].values()]
         return "; ".join(sorted(set(errors))) or None
 
     def pids(self) -> list[int]:

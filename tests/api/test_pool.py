@@ -139,6 +139,18 @@ def test_a_model_the_workers_cannot_load_shows_in_readiness_and_fails_its_jobs(
         assert "could not load model 'digits-mlp'" in failed.json()["error"]
 
 
+def test_a_worker_that_dies_while_loading_is_replaced_before_readiness_says_ready(
+    registry: Registry, tmp_path: Path
+) -> None:
+    (tmp_path / "release").touch()
+    loader = GatedLoader(tmp_path, die_first_load=True)
+    with _served(registry, tmp_path, loader) as (_, pool, client):
+        assert _ready(client) == {"status": 200, "ready": True}
+        assert (tmp_path / "died-loading").exists() and pool.generation == 2
+        done = _proof(client, _infer(client, 0.25))
+        assert done.status_code == 200 and done.json()["pid"] in pool.pids()
+
+
 @pytest.mark.slow
 def test_the_event_loop_answers_while_real_proofs_run(registry: Registry, tmp_path: Path) -> None:
     card = registry.build("digits-mlp")
