@@ -126,7 +126,7 @@ def test_a_zk_model_gets_its_own_verifier_and_a_proof_settles(
     assert fresh.escrow().is_finalized(rid)
     ref = ort.InferenceSession(str(Registry.default().onnx_path("user-cnn"))).run(None, {"x": x})
     assert int(np.argmax(bundle.outputs)) == int(np.argmax(ref[0]))
-    (recorded,) = registrations(Registry.default(), "user-cnn")
+    recorded = registrations(Registry.default(), "user-cnn")[-1]
     assert recorded.model_id == mid and recorded.chain_id == fresh.dep.chain_id
 
 
