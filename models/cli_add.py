@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from contracts.bindings import Deployment
+    from models.budget import Budget
 
 import typer
 from rich.console import Console
@@ -90,7 +96,7 @@ def add_cmd(
         emit(card.model_dump(), as_json, summary(card))
 
 
-def _budget(max_logrows: int | None) -> Any:
+def _budget(max_logrows: int | None) -> Budget:
     from dataclasses import replace
 
     from models.budget import Budget
@@ -153,7 +159,7 @@ def register_cmd(
         emit(json.loads(r.model_dump_json()), as_json, lines)
 
 
-def _connect(opts: ChainOptions) -> Any:
+def _connect(opts: ChainOptions) -> tuple[Web3, Deployment]:
     """The node and the deployment, refusing a node on another chain than the deployment's."""
     from contracts.bindings import Deployment, connect
     from contracts.cli import default_deployment_path

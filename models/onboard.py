@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import onnx
 
@@ -198,7 +198,9 @@ def _save_tuning(card: ModelCard, decision: Decision, s: Settings) -> None:
     record_of(card, decision.tuning).save(record_path(s.artifacts_dir, card.commitment, "tuned"))
 
 
-def _with_ranges(inputs: list[TensorSpec], ranges: dict[str, tuple[float, float]]) -> list[Any]:
+def _with_ranges(
+    inputs: list[TensorSpec], ranges: dict[str, tuple[float, float]]
+) -> list[TensorSpec]:
     """Inputs with the declared --input-range bounds (the gateway may enforce them)."""
     out = []
     for t in inputs:

@@ -147,7 +147,10 @@ def _calibrate(
         if progress:
             progress("calibrate", i / len(cands))
         c = calibrate_candidate(onnx, cand, cal, work)
-        (errors.append(c) if isinstance(c, str) else done.append(c))
+        if isinstance(c, str):
+            errors.append(c)
+        else:
+            done.append(c)
     return done, errors
 
 
