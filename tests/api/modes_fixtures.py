@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from web3 import Web3
 
 from api.app import create_app
 from api.backends import Backend
@@ -20,6 +21,7 @@ from api.chain.link import ChainLink, resolve_models, served_cards
 from api.deps import Gateway
 from api.jobs import JobStore
 from api.modes import ClaimService, ExecutorBackend
+from contracts.bindings import Deployment
 from contracts.clients import RegistryClient
 from contracts.signer import Signer
 from disputes.game.register import register_program
@@ -86,7 +88,14 @@ def make_gateway(
     return gw
 
 
-def link_for(env: Env, signer: Signer, tmp: Path, cards: dict[str, ModelCard]) -> ChainLink:
+class OnChain(Protocol):
+    """A node and a deployment (the contracts tests' ``Env``, the e2e ``Chain``)."""
+
+    w3: Web3
+    dep: Deployment
+
+
+def link_for(env: OnChain, signer: Signer, tmp: Path, cards: dict[str, ModelCard]) -> ChainLink:
     """The chain link a gateway signing with ``signer`` gets (its ids of ``cards`` resolved)."""
     link = ChainLink(env.w3, env.dep, signer, GameStore(f"sqlite:///{tmp / 'disputes.db'}"))
     link.models = resolve_models(link.registry(), signer.address, cards)
@@ -115,7 +124,10 @@ def claim_in(client: TestClient, model: str, claim_id: str, *states: str) -> Cal
     """A poll: the claim's body once its status is one of ``states``."""
 
     def look() -> Any:
-        body = client.get(f"/v2/models/{model}/claims/{claim_id}").json()
+        r = client.get(f"/v2/models/{model}/claims/{claim_id}")
+        if r.status_code == 404:  # a paid request the fulfiller has not picked up yet
+            return None
+        body = r.json()
         return body if body["status"] in states else None
 
     return look
