@@ -105,7 +105,8 @@ class Outbox:
         try:
             self.w3.eth.send_raw_transaction(raw)
         except Exception as exc:  # "already known", "nonce too low": maybe ours is in; look
-            if self._find_receipt(rec.tx_hash) is None and not self._nonce_used(rec):
+            known = self._find_receipt(rec.tx_hash) is not None or self._pending(rec.tx_hash)
+            if not known and not self._nonce_used(rec):
                 raise RpcError(f"sending {rec.kind} failed: {exc}") from None
         self.store.mark_tx(rec.id, "sent")
 
@@ -146,6 +147,13 @@ class Outbox:
             return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
         except TransactionNotFound:
             return None
+
+    def _pending(self, tx_hash: str) -> bool:
+        """The node already holds these very bytes (a rebroadcast after a restart): sent."""
+        try:
+            return self.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
 
     def _receipt(self, tx_hash: str) -> TxReceipt:
         receipt = self._find_receipt(tx_hash)
