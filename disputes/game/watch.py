@@ -343,13 +343,22 @@ class Watcher:
                 raise
 
     def _refund_batch(self, rid: int) -> None:
-        """After a won game on a batch leaf: every client of the voided batch gets its money."""
+        """After a won game on a batch leaf: every client of the voided batch gets its money.
+
+        A public service, not our money: a failure is logged, never stops the poll (anyone,
+        the clients included, can send the same call).
+        """
         bid = self.escrow.batch_id_of(rid)
         claim = self.escrow.batch_claim(bid) if bid else None
-        if claim is not None:
+        if claim is None:
+            return
+        try:
             call = Call("escrow", "refundBatched", (claim.request_ids,))
             self.agent.sender.send(f"refund-batch:{bid}", call)
-            self.log(f"batch {bid} voided: its {len(claim.request_ids)} clients credited")
+        except VerinferError as exc:
+            self.log(f"batch {bid}: refunding its clients failed ({exc}); anyone may retry")
+            return
+        self.log(f"batch {bid} voided: its {len(claim.request_ids)} clients credited")
 
     # ---- games ----
 
@@ -386,11 +395,11 @@ class Watcher:
         rec = self.store.game(gid, self.me)
         assert rec is not None
         self.log(f"game {gid} is over: {rec.status}")
-        if rec.status == "won" and rec.role == "challenger":
-            self._refund_batch(rec.request_id)
         if self.withdraw and not rec.withdrawn:
             got = self.agent.withdraw(gid)
             self.log(f"withdrew {got} wei after game {gid}")
+        if rec.status == "won" and rec.role == "challenger":
+            self._refund_batch(rec.request_id)
 
     # ---- our own claims ----
 

@@ -15,7 +15,8 @@ from contracts.bindings import Deployment, core_error_table, deploy, send
 from contracts.build import load_artifact
 from contracts.clients import LeafProof, RequestStatus
 from contracts.encoding import input_hash
-from disputes.game.batch import MAX_BATCH, Batch, Response
+from disputes.errors import AgentError
+from disputes.game.batch import MAX_BATCH, Batch, BatchBuilder, Response, leaf_hash
 from tests.contracts.conftest import TIMEOUT, Env
 from tests.contracts.optimistic_fixture import (
     FEE,
@@ -353,3 +354,40 @@ def test_only_the_game_reports_games(m: MockEnv, model_id: int, cases: list[Case
         send(m.env.w3, m.env.other, fn, core_error_table())
     with reverts("NoOpenGames", rids[0]):
         m.resolve_game(rids[0], True, m.env.other.address)
+
+
+def test_a_full_batch_claims_and_refunds_in_one_transaction_each(
+    m: MockEnv, model_id: int, cases: list[Case]
+) -> None:
+    c = cases[0]
+    rids = _requests(m, model_id, [c] * MAX_BATCH)
+    batch = Batch.of([(r, c.final) for r in rids])
+    bid = m.escrow(m.env.provider).claim_batch(rids, batch.checkpoints, MAX_BATCH * MIN_BOND)
+    assert m.escrow().get_batch(bid).root == batch.root  # a depth-8 tree, built on-chain
+    last = rids[-1]
+    m.escrow(m.env.other).open_leaf(batch.leaf(last))
+    m.open_game(last)
+    m.resolve_game(last, True, m.env.other.address)
+    tx = m.escrow(m.env.other).refund_batched(rids)
+    assert tx.gas_used < 15_000_000  # the bounded loop fits well inside a block
+    assert m.escrow().credits(m.env.client.address) == MAX_BATCH * FEE
+
+
+def test_the_builder_refuses_what_the_escrow_would() -> None:
+    p_n = b"\x01" * 32
+    builder = BatchBuilder(2)
+    builder.add(Response(1, p_n, b"", []))
+    with pytest.raises(AgentError, match="already in the batch"):
+        builder.add(Response(1, p_n, b"", []))
+    builder.add(Response(2, p_n, b"", []))
+    assert builder.full
+    with pytest.raises(AgentError, match="full"):
+        builder.add(Response(3, p_n, b"", []))
+    batch = builder.build()
+    assert batch.leaf(2).index == 1 and len(batch.leaf(2).proof) == 1
+    with pytest.raises(AgentError, match="not in this batch"):
+        batch.leaf(3)
+    for bad in ([], [(1, p_n), (1, p_n)], [(k, p_n) for k in range(MAX_BATCH + 1)]):
+        with pytest.raises(AgentError):
+            Batch.of(bad)
+    assert leaf_hash(7, p_n) == keccak(b"\x05" + (7).to_bytes(32, "big") + p_n)
