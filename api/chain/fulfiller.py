@@ -30,6 +30,7 @@ from web3.logs import DISCARD
 from api.chain.follow import follow
 from api.chain.link import ChainLink, ChainModel, state_of
 from api.errors import OverloadedError
+from api.metrics import Metrics
 from api.modes.executor import ExecutorBackend
 from api.modes.store import ClaimRecord, ClaimStore
 from contracts.bindings import TxResult
@@ -52,6 +53,24 @@ __all__ = ["Fulfiller", "PassReport"]
 log = logging.getLogger(__name__)
 INTERVAL_S = 1.0
 MAX_BACKOFF_S = 30.0
+
+
+class MeteredSender(ChainSender):
+    """The watcher's sender, counting the gas of every transaction (ours and its moves)."""
+
+    def __init__(self, inner: ChainSender, metrics: Metrics) -> None:
+        super().__init__(inner.outbox, inner.contracts)
+        self.metrics = metrics
+        self._seen: set[str] = set()  # a key already mined returns its old receipt again
+
+    def send(
+        self, key: str, call: Call, *, game_id: int | None = None, request_id: int | None = None
+    ) -> TxResult:
+        tx = super().send(key, call, game_id=game_id, request_id=request_id)
+        if tx.tx_hash not in self._seen:
+            self._seen.add(tx.tx_hash)
+            self.metrics.gas_used(call.fn, tx.gas_used, tx.fee_wei)
+        return tx
 
 
 @dataclass
@@ -98,6 +117,9 @@ class Fulfiller:
         watcher = Watcher.connect(
             link.w3, link.dep, link.signer, link.store, programs, challenge=challenge, log=log.info
         )
+        sender = watcher.agent.sender
+        assert isinstance(sender, ChainSender)
+        watcher.agent.sender = MeteredSender(sender, svc.metrics)  # one sender: one nonce line
         return cls(svc, link, watcher, **kw)
 
     @property
@@ -158,10 +180,8 @@ class Fulfiller:
         self.store.update(rec.id, None, stage="failed", state="failed", error=error)
         report.failed.append(rec.id)
 
-    def _send(self, key: str, call: Call, rid: int | None, action: str) -> TxResult:
-        tx = self.sender.send(key, call, request_id=rid)
-        self.svc.metrics.gas_used(action, tx.gas_used, tx.fee_wei)
-        return tx
+    def _send(self, key: str, call: Call, rid: int | None) -> TxResult:
+        return self.sender.send(key, call, request_id=rid)  # metered by MeteredSender
 
     def _event(self, name: str, tx: TxResult) -> Any:
         events = self.escrow.contract.events[name]()
@@ -191,13 +211,13 @@ class Fulfiller:
             ]
             final = bytes.fromhex((rec.final_checkpoint or "").removeprefix("0x"))
             call = Call("escrow", "claim", (rid, rec.output, final, proof), bond)
-            tx = self._send(f"claim:{rid}", call, rid, "claim")
+            tx = self._send(f"claim:{rid}", call, rid)
             window_end = int(self._event("Claimed", tx)["windowEnd"])
             self._judged(rec, rid, window_end, tx.block_number)
         else:
             outputs = [int(v) for v in json.loads(rec.outputs or "[]")]
             call = Call("escrow", "claimOnDemand", (rid, outputs), bond)
-            tx = self._send(f"claim:{rid}", call, rid, "claim")
+            tx = self._send(f"claim:{rid}", call, rid)
             window_end = int(self._event("OnDemandClaimed", tx)["windowEnd"])
         self.store.update(
             rec.id,
@@ -239,7 +259,7 @@ class Fulfiller:
                 Call("escrow", "request", (model.model_id, h, model.fee), model.fee),
                 "Requested",
             )
-        tx = self._send(f"request:{rec.id}", call, None, "request")
+        tx = self._send(f"request:{rec.id}", call, None)
         rid = int(self._event(event, tx)["requestId"])
         self.store.update(rec.id, {"ready"}, request_id=rid)
         return rid
@@ -263,7 +283,7 @@ class Fulfiller:
             raise VerinferError(f"the proof failed: {job.error}")
         proof, instances = ProofBundle.model_validate(job.proof).calldata()
         fn = "fulfill" if rec.mode == "zk" else "proveOnDemand"
-        self._send(f"{fn}:{rid}", Call("escrow", fn, (rid, proof, instances)), rid, fn)
+        self._send(f"{fn}:{rid}", Call("escrow", fn, (rid, proof, instances)), rid)
         self._settle(rec, "final", report)
 
     def _jobs(self) -> Any:
@@ -299,9 +319,7 @@ class Fulfiller:
         elif rec.mode == "zk-on-demand" and self.link.now() > info.window_end:
             outputs = [int(v) for v in json.loads(rec.outputs or "[]")]
             packed = b"".join(v.to_bytes(32, "big") for v in outputs)
-            self._send(
-                f"finalize:{rid}", Call("escrow", "finalize", (rid, packed)), rid, "finalize"
-            )
+            self._send(f"finalize:{rid}", Call("escrow", "finalize", (rid, packed)), rid)
             self._settle(rec, "final", report)
         elif state != rec.state:
             self.store.update(rec.id, {"claimed"}, state=state)
@@ -311,6 +329,4 @@ class Fulfiller:
         report.settled.append(rec.request_id or 0)
         # The optimistic watcher withdraws after its own finalize; on-demand fees are ours.
         if rec.mode != "optimistic" and self.escrow.credits(self.link.address) > 0:
-            self._send(
-                f"withdraw:escrow:{rec.request_id}", Call("escrow", "withdraw"), None, "withdraw"
-            )
+            self._send(f"withdraw:escrow:{rec.request_id}", Call("escrow", "withdraw"), None)

@@ -171,6 +171,8 @@ def test_a_paid_request_is_claimed_and_its_status_has_what_a_watcher_checks(
         assert 'verinfer_gas_used_total{action="claim"}' in metrics
         env.node.increase_time(env.dep.challenge_window + 1)
         final = wait_until(claim_in(client, "minilm-l6", str(rid), "final"), "finalization")
+        metered = 'verinfer_gas_used_total{action="finalize"}'  # the watcher's tx is too
+        wait_until(lambda: metered in client.get("/metrics").text, "the finalize's gas")
     assert final["claim_id"] == body["claim_id"]
     assert esc.is_finalized(rid)
     assert len(esc.contract.events.Claimed().get_logs(from_block=0)) == 1
