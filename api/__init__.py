@@ -17,6 +17,8 @@ Layout (like the FastAPI full-stack template's backend):
   retries) and the ``WorkerPool`` seam: ``ProcessPool`` proves in worker processes, loaded
   once each (``tasks.TASKS`` names what a worker can run; a Ray pool can replace it).
 - ``backends``: the server-side ``Backend`` protocol and the EZKL ``ProverBackend``.
+- ``modes/``: optimistic and zk-on-demand answers (``ExecutorBackend``, ``ClaimService``, the
+  claim store and their ``EVIDENCE`` entries); ``chain/``: the fulfiller that settles them.
 - ``metrics`` (Prometheus, with hooks for traces, claims and gas), ``stats`` (Triton's
   statistics), ``logs`` (JSON lines with the request id), ``middleware``, ``limits``.
 - ``serve`` (build the gateway from the registry; ``ServerThread``), ``cli``, ``demo``.
