@@ -35,7 +35,7 @@ from api.modes.executor import ExecutorBackend
 from api.modes.store import ClaimRecord, ClaimStore
 from contracts.bindings import TxResult
 from contracts.errors import ContractRevert, RpcError
-from contracts.records import ZERO_ADDRESS
+from contracts.records import ZERO_ADDRESS, RequestStatus
 from disputes.game.outbox import Call, ChainSender
 from disputes.game.session import explain
 from disputes.game.store import ClaimRecord as GameClaim
@@ -101,6 +101,7 @@ class Fulfiller:
         self.cursor = f"fulfil:{link.dep.escrow}:{link.address}"
         self.escrow = link.escrow()
         self._steps: dict[str, Callable[[ClaimRecord, PassReport], None]] = {
+            "awaiting_input": self._waiting,
             "ready": self._post,
             "proving": self._proven,
             "claimed": self._watch,
@@ -153,7 +154,7 @@ class Fulfiller:
         """One pass: in-flight transactions, every open row, new requests, our games."""
         report = PassReport()
         self.sender.outbox.settle_in_flight()
-        for rec in self.store.in_stage("ready", "proving", "claimed"):
+        for rec in self.store.in_stage("awaiting_input", "ready", "proving", "claimed"):
             self._advance(rec, report)
         for rec in follow(self.link, self.store, self.cursor, self.from_block):
             report.followed.append(rec.request_id or 0)
@@ -195,6 +196,15 @@ class Fulfiller:
         if model is None:
             raise VerinferError(f"model id {rec.model_id} is not one of this gateway's")
         return model
+
+    # ---- awaiting_input: a paid zk request whose input never came ----
+
+    def _waiting(self, rec: ClaimRecord, report: PassReport) -> None:
+        info = self.escrow.get_request(rec.request_id or 0)
+        if info.status != RequestStatus.OPEN:  # refunded after its deadline, say
+            state = state_of(info.status, 0, ZERO_ADDRESS)
+            self.store.update(rec.id, {"awaiting_input"}, stage="settled", state=state)
+            report.settled.append(rec.request_id or 0)
 
     # ---- ready: request (if nobody paid) and claim ----
 

@@ -140,6 +140,12 @@ class ClaimService:
         Raises DuplicateRequest when its request id already has a row.
         """
         tracing = rec.stage == "tracing"
+        if self.store.count("tracing", "ready") >= self.max_queue:
+            # Each unposted claim is a transaction (and a bond) to come: a flood of answers
+            # must wait, not queue up unbounded work and spending for the provider.
+            raise OverloadedError(
+                f"{self.max_queue} claims are waiting to be traced or posted; retry shortly"
+            )
         if tracing:
             self._reserve()
         try:

@@ -20,9 +20,11 @@ Usage::
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -142,17 +144,20 @@ class ClaimStore:
 
     def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
         self.retry_s = retry_s
+        # SQLite has one writer; serialising this process's writes avoids the immediate
+        # "database is locked" of two deferred transactions upgrading at once (as JobStore).
+        self._write_lock = threading.Lock()
         try:
             self.engine = make_engine(url, busy_timeout_s)
             _Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the claim store at {url!r}: {exc}") from exc
 
-    def _run(self, what: str, fn: Callable[[Session], T]) -> T:
+    def _run(self, what: str, fn: Callable[[Session], T], write: bool = False) -> T:
         deadline, pause = time.monotonic() + self.retry_s, 0.01
         while True:
             try:
-                with Session(self.engine, expire_on_commit=False) as s:
+                with self._lock(write), Session(self.engine, expire_on_commit=False) as s:
                     out = fn(s)
                     s.commit()
                     return out
@@ -166,11 +171,14 @@ class ClaimStore:
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
+    def _lock(self, write: bool) -> AbstractContextManager[Any]:
+        return self._write_lock if write else nullcontext()
+
     def create(self, rec: ClaimRecord) -> ClaimRecord:
         """Insert ``rec``; DuplicateRequest when its request id already has a row."""
         now = datetime.now(UTC)
         row = _ClaimRow(**{n: getattr(rec, n) for n in _COLUMNS}, created_at=now, updated_at=now)
-        self._run("create", lambda s: s.add(row))
+        self._run("create", lambda s: s.add(row), write=True)
         return replace(rec, created_at=now)
 
     def get(self, claim_id: str) -> ClaimRecord | None:
@@ -201,13 +209,18 @@ class ClaimStore:
             row.updated_at = datetime.now(UTC)
             return row
 
-        row = self._run("update", change)
+        row = self._run("update", change, write=True)
         return _record(row) if row is not None else None
 
     def in_stage(self, *stages: Stage) -> list[ClaimRecord]:
         """Rows in any of ``stages``, oldest first."""
         stmt = select(_ClaimRow).where(_ClaimRow.stage.in_(stages)).order_by(_ClaimRow.created_at)
         return self._run("query", lambda s: [_record(r) for r in s.scalars(stmt)])
+
+    def count(self, *stages: Stage) -> int:
+        """Rows in any of ``stages`` (admission bounds the claims not yet posted)."""
+        stmt = select(func.count()).select_from(_ClaimRow).where(_ClaimRow.stage.in_(stages))
+        return int(self._run("count", lambda s: s.scalar(stmt) or 0))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{model: {state: rows}}: what the claims-by-state metric shows."""

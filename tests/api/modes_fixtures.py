@@ -4,6 +4,7 @@ gateways with a claim service (with or without a chain link), MiniLM bodies and 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,18 @@ class MiniLM:
         return {"input_ids": self.ids, "attention_mask": self.mask}
 
 
+class GatedBackend(ExecutorBackend):
+    """Traces only once ``gate`` is set, so a test sees a claim that is still tracing."""
+
+    def __init__(self, m: MiniLM) -> None:
+        super().__init__(m.card, m.backend.program)
+        self.gate = threading.Event()
+
+    def trace(self, payload: Any) -> dict[str, Any]:
+        self.gate.wait(60)
+        return super().trace(payload)
+
+
 @pytest.fixture(scope="session")
 def minilm() -> MiniLM:
     """MiniLM's card and its executor program, lowered once for the session."""
@@ -78,10 +91,13 @@ def make_gateway(
     backends: dict[str, Backend],
     cards: dict[str, ModelCard],
     link: ChainLink | None = None,
+    *,
+    max_queue: int = 256,
     **options: Any,
 ) -> Gateway:
     """A gateway over a SQLite file in ``tmp`` whose claim service has ``link`` (or no chain)."""
-    gw = Gateway(JobStore(f"sqlite:///{tmp / 'jobs.db'}"), backends, served_cards(cards, link))
+    store = JobStore(f"sqlite:///{tmp / 'jobs.db'}")
+    gw = Gateway(store, backends, served_cards(cards, link), max_queue=max_queue)
     svc = ClaimService.attach(gw, link, **options)
     if svc.fulfiller is not None:
         svc.fulfiller.interval_s = 0.1

@@ -5,7 +5,6 @@ needs, each field checked against the escrow's own events; claims survive a rest
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,11 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.chain.link import state_of
 from api.deps import Gateway
-from api.modes import ExecutorBackend
 from contracts.records import ZERO_ADDRESS, RequestStatus
 from disputes.game.encoding import input_bytes
 from tests.api.modes_fixtures import (
     BOND,
+    GatedBackend,
     MiniLM,
     claim_in,
     link_for,
@@ -37,18 +36,6 @@ __all__ = ["anvil", "chain_env", "env", "minilm", "served"]  # fixtures used by 
 
 pytestmark = pytest.mark.slow
 MINILM = "/v2/models/minilm-l6"
-
-
-class GatedBackend(ExecutorBackend):
-    """Traces only once ``gate`` is set, so a test sees a claim that is still tracing."""
-
-    def __init__(self, m: MiniLM) -> None:
-        super().__init__(m.card, m.backend.program)
-        self.gate = threading.Event()
-
-    def trace(self, payload: Any) -> dict[str, Any]:
-        self.gate.wait(60)
-        return super().trace(payload)
 
 
 def _infer(client: TestClient, m: MiniLM, **kw: Any) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from tests.api.fakes import body as digits_body
 from tests.api.modes_fixtures import (
     BOND,
     FEE,
+    GatedBackend,
     MiniLM,
     claim_in,
     link_for,
@@ -162,6 +163,26 @@ def test_hostile_input_is_refused_before_anything_is_stored(
     assert r.status_code == 422, r.text
     assert fragment in r.json()["error"]
     assert gw.claims is not None and gw.claims.store.in_stage(*STAGES) == []
+
+
+def test_a_full_claim_queue_is_503_before_anything_is_stored(
+    tmp_path: Path, minilm: MiniLM
+) -> None:
+    backend = GatedBackend(minilm)
+    gw = make_gateway(tmp_path, {"minilm-l6": backend}, {"minilm-l6": minilm.card}, max_queue=1)
+    body = minilm_body(minilm.ids, minilm.mask)
+    with TestClient(create_app(gw)) as client:
+        first = client.post(f"{MINILM}/infer", json=body)
+        assert first.status_code == 200
+        full = client.post(f"{MINILM}/infer", json=body)
+        assert full.status_code == 503 and full.headers["Retry-After"]
+        assert "waiting to be traced or posted" in full.json()["error"]
+        assert gw.claims is not None and gw.claims.store.count(*STAGES) == 1
+        backend.gate.set()
+        cid = first.json()["parameters"]["claim_id"]
+        wait_until(lambda: _stage(client, cid, "local"), "the first trace")
+        again = client.post(f"{MINILM}/infer", json=body)  # room again once it is traced
+        assert again.status_code == 200
 
 
 def test_a_trace_that_disagrees_with_the_answer_is_never_claimed(
