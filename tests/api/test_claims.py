@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.chain.link import state_of
 from api.deps import Gateway
+from contracts.errors import RpcError
 from contracts.records import ZERO_ADDRESS, RequestStatus
 from disputes.game.encoding import input_bytes
 from tests.api.modes_fixtures import (
@@ -164,3 +165,31 @@ def test_a_paid_request_is_claimed_and_its_status_has_what_a_watcher_checks(
     assert esc.is_finalized(rid)
     assert len(esc.contract.events.Claimed().get_logs(from_block=0)) == 1
     assert esc.credits(env.provider.address) == 0  # fee and bond withdrawn
+
+
+def test_rpc_errors_back_off_and_the_claim_is_still_posted(
+    env: Env, minilm: MiniLM, tmp_path: Path
+) -> None:
+    mid = register_minilm(env, env.provider, minilm)
+    cards = {"minilm-l6": minilm.card}
+    gw = make_gateway(
+        tmp_path, {"minilm-l6": minilm.backend}, cards, link_for(env, env.provider, tmp_path, cards)
+    )
+    assert gw.claims is not None and gw.claims.fulfiller is not None
+    outbox = gw.claims.fulfiller.sender.outbox
+    real, calls = outbox.settle_in_flight, []
+
+    def node_away_twice() -> Any:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RpcError("the node at the RPC URL went away")
+        return real()
+
+    outbox.settle_in_flight = node_away_twice  # type: ignore[method-assign]
+    rid = env.escrow(env.client).request_optimistic(
+        mid, input_bytes(minilm.backend.program, minilm.inputs), FEE
+    )
+    with TestClient(create_app(gw)) as client:
+        body = wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the claim")
+    assert len(calls) > 2 and body["error"] is None  # two failed passes, then it carried on
+    assert len(env.escrow().contract.events.Claimed().get_logs(from_block=0)) == 1

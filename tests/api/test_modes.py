@@ -295,6 +295,34 @@ def test_zk_on_demand_unchallenged_is_finalized_after_the_window(
     assert [int(e["args"]["requestId"]) for e in done] == [rid]
 
 
+def test_a_paid_on_demand_request_waits_for_its_input_then_is_claimed_once(
+    env: Env, digits: Digits, on_demand: tuple[Gateway, TestClient]
+) -> None:
+    _, client = on_demand
+    mid = env.registry().model_id_of(env.provider.address, _commitment(digits))
+    felts = digits.backend.prover.quantize_input(_x())
+    rid = env.escrow(env.client).request(mid, input_hash(felts), FEE)
+    # The event only carries the input's hash: the row waits for the client's HTTP request.
+    waiting = wait_until(lambda: _waiting(client, rid), "the request picked up from its event")
+    assert (waiting["source"], waiting["input_hash"]) == ("chain", "0x" + input_hash(felts).hex())
+    paid = {**digits_body(_x()), "parameters": {"request_id": rid}}
+    params = client.post(f"{DIGITS}/infer", json=paid).json()["parameters"]
+    assert (params["claim_id"], params["request_id"]) == (waiting["claim_id"], rid)
+    body = wait_until(claim_in(client, "digits-mlp", str(rid), "claimed"), "the claim")
+    assert body["claim_id"] == waiting["claim_id"]
+    claims = env.escrow().contract.events.OnDemandClaimed().get_logs(from_block=0)
+    assert [int(e["args"]["requestId"]) for e in claims] == [rid]  # no self-request, one claim
+
+
+def _commitment(digits: Digits) -> bytes:
+    return bytes.fromhex(digits.card.commitment.removeprefix("0x"))
+
+
+def _waiting(client: TestClient, rid: int) -> Any:
+    r = client.get(f"{DIGITS}/claims/{rid}")
+    return r.json() if r.status_code == 202 and r.json()["stage"] == "awaiting_input" else None
+
+
 def test_a_paid_zk_request_is_fulfilled_by_its_answer_once(
     env: Env, digits: Digits, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +131,13 @@ def test_the_served_gateway_fulfils_a_paid_request_and_is_paid(
     assert esc.credits(c.provider.address) == 0  # fees and bonds withdrawn
 
 
-def _play_out(c: Chain, watcher: Watcher, rid: int) -> int:
+def _play_out(c: Chain, watcher: Watcher, rid: int, seen: Callable[[], None]) -> int:
     """Poll the honest watcher until its game on ``rid`` is over; a stuck liar's clock runs out."""
     game = GameClient(c.w3, c.dep.game)
     stuck = 0
     for _ in range(400):
         watcher.poll()
+        seen()
         games = game.games_of(rid)
         if games and game.get_game(games[0]).phase.over:
             return games[0]
@@ -168,8 +169,11 @@ def test_a_corrupt_claim_is_lost_by_its_provider(stack: tuple[Chain, Path], mini
         body = wait_until(claim_in(client, MODEL, str(rid), "claimed"), "the corrupt claim", 300)
         assert body["final_checkpoint"] != "0x" + _honest(minilm).checkpoints[-1].hex()
         watcher = _watcher(c, minilm, tmp)
-        gid = _play_out(c, watcher, rid)
+        states: set[str] = set()
+        look = lambda: states.add(client.get(f"/v2/models/{MODEL}/claims/{rid}").json()["status"])  # noqa: E731
+        gid = _play_out(c, watcher, rid, look)
         lost = wait_until(claim_in(client, MODEL, str(rid), "lost"), "the lost claim")
+    assert "challenged" in states  # while the game was open
     res = GameClient(c.w3, c.dep.game).resolution_of(gid)
     assert res is not None and res.winner == c.watcher.address
     assert lost["game_ids"] == [gid]
