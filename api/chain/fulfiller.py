@@ -305,10 +305,10 @@ class Fulfiller:
         """Start the proof a challenged on-demand claim needs (persisted before it runs)."""
         jobs, worker = self._jobs()
         inputs = json.loads(rec.inputs or "[]")
-        outputs = [float(v) for v in json.loads(rec.outputs or "[]")]
         worker.reserve()
         try:
-            job = jobs.create(rec.model, self.svc.commitment(rec.model), inputs, outputs)
+            # The claimed outputs are the row's field elements; the proof carries its own.
+            job = jobs.create(rec.model, self.svc.commitment(rec.model), inputs, [])
         except BaseException:
             worker.release()
             raise
