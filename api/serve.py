@@ -65,7 +65,7 @@ def build_gateway(
         workers=s.workers,
         job_attempts=s.job_attempts,
     )
-    ClaimService.attach(gw, link)
+    ClaimService.attach(gw, link, batch_size=s.claim_batch_size, batch_wait_s=s.claim_batch_wait_s)
     return gw
 
 

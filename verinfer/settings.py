@@ -100,6 +100,20 @@ class Settings(BaseSettings):
         description="Times a job is tried when its worker process dies under it (killed, out "
         "of memory) before it fails with the reason.",
     )
+    claim_batch_size: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Optimistic claims of one model posted in one claimBatch (bond: count × "
+        "min bond); 1 posts one claim per response. Batches cut gas per response (see "
+        "docs/optimistic.md, Batched claims).",
+    )
+    claim_batch_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="With VERINFER_CLAIM_BATCH_SIZE > 1: a batch that is not full is posted once "
+        "its oldest response has waited this long (keep it well under the request deadline).",
+    )
     log_level: str = Field(
         default="INFO", description="Level of the gateway's JSON log lines on stderr."
     )

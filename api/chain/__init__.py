@@ -5,6 +5,7 @@
 - ``follow``: request events for the gateway's models, into claim rows (block cursor kept).
 - ``fulfiller``: ``Fulfiller``, which posts, fulfils, proves, finalizes and defends, every
   transaction written ahead through the dispute ``Outbox``.
+- ``batching``: ``Batcher``, the fulfiller's optimistic claims in one ``claimBatch``.
 
 Usage::
 
@@ -12,6 +13,7 @@ Usage::
     ClaimService.attach(gw, link)          # starts the fulfiller with the gateway
 """
 
+from api.chain.batching import Batcher
 from api.chain.fulfiller import Fulfiller, PassReport
 from api.chain.link import (
     ChainLink,
@@ -23,6 +25,7 @@ from api.chain.link import (
 )
 
 __all__ = [
+    "Batcher",
     "ChainLink",
     "ChainModel",
     "ChainOptions",

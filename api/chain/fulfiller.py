@@ -3,12 +3,14 @@
 One thread, one signer, so one nonce sequence: each pass first settles any transaction a
 previous run signed but never saw mined (``Outbox.settle_in_flight``), then moves every open
 claim row on (request it on the gateway's own account when no client paid for it; claim with
-the model's minimum bond; fulfil a zk request once its proof is made; prove a challenged
-on-demand claim; finalize an unchallenged one), then reads new request events, then lets the
-dispute ``Watcher`` defend our games and finalize our optimistic claims. Every transaction goes
-through the watcher's ``Outbox`` under a key naming its purpose (``claim:<request id>``), so a
-crash at any point, then a restart, sends it at most once; an RPC error ends the pass and the
-next one comes after an exponential backoff.
+the model's minimum bond, or with ``batch_size`` > 1 leave optimistic claims to the ``Batcher``
+of ``api.chain.batching``, which posts them in one ``claimBatch``; fulfil a zk request once its
+proof is made; prove a challenged on-demand claim; finalize an unchallenged one), then reads
+new request events, then lets the dispute ``Watcher`` defend our games and finalize our
+optimistic claims (a batch leaf with ``finalizeLeaf``). Every transaction goes through the
+watcher's ``Outbox`` under a key naming its purpose (``claim:<request id>``), so a crash at any
+point, then a restart, sends it at most once; an RPC error ends the pass and the next one comes
+after an exponential backoff.
 
 Usage::
 
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from web3.logs import DISCARD
 
+from api.chain.batching import Batcher
 from api.chain.follow import follow
 from api.chain.link import ChainLink, ChainModel, state_of
 from api.errors import OverloadedError
@@ -95,9 +98,13 @@ class Fulfiller:
         self_request: bool = True,
         interval_s: float = INTERVAL_S,
         from_block: int = 0,
+        batch_size: int = 1,
+        batch_wait_s: float = 30.0,
     ) -> None:
         self.svc, self.link, self.watcher = svc, link, watcher
         self.self_request, self.interval_s, self.from_block = self_request, interval_s, from_block
+        # Size 1: one claim per response; above it optimistic claims go out in claimBatch.
+        self.batcher = Batcher(self, batch_size, batch_wait_s) if batch_size > 1 else None
         self.cursor = f"fulfil:{link.dep.escrow}:{link.address}"
         self.escrow = link.escrow()
         self._steps: dict[str, Callable[[ClaimRecord, PassReport], None]] = {
@@ -156,6 +163,8 @@ class Fulfiller:
         self.sender.outbox.settle_in_flight()
         for rec in self.store.in_stage("awaiting_input", "ready", "proving", "claimed"):
             self._advance(rec, report)
+        if self.batcher is not None:
+            self.batcher.post_due(report)
         for rec in follow(self.link, self.store, self.cursor, self.from_block):
             report.followed.append(rec.request_id or 0)
             if rec.stage == "tracing":
@@ -212,8 +221,8 @@ class Fulfiller:
         rid = rec.request_id if rec.request_id is not None else self._request(rec)
         if rid is None:
             return
-        if rec.mode == "zk":
-            return  # a paid zk request waits for its proof job in "proving"
+        if rec.mode == "zk" or (rec.mode == "optimistic" and self.batcher is not None):
+            return  # a zk request waits for its proof job; a batched claim for its batch
         bond = self._model(rec).min_bond
         if rec.mode == "optimistic":
             proof = [

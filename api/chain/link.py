@@ -47,7 +47,7 @@ def state_of(status: RequestStatus, open_games: int, challenger: str) -> str:
         return "final"
     if status == RequestStatus.REFUNDED:
         return "lost"
-    if status == RequestStatus.CLAIMED:
+    if status in (RequestStatus.CLAIMED, RequestStatus.BATCHED):  # a batch leaf is a claim
         challenged = open_games > 0 or challenger != ZERO_ADDRESS
         return "challenged" if challenged else "claimed"
     return "pending"

@@ -3,7 +3,8 @@
 The status is live: for a claim on chain the escrow is read at each request (claimed,
 challenged, final, lost), and the body carries what a watcher needs to re-execute the request
 and check the claim itself (request id, input bytes and roots, program root, output, output
-root, ``P_n``, the output proof, the challenge deadline and the game ids).
+root, ``P_n``, the output proof, the challenge deadline and the game ids; for a batched claim
+the batch id and its leaf's index and proof).
 
 Usage::
 
@@ -100,7 +101,16 @@ def _output(rec: ClaimRecord) -> dict[str, Any]:
         "output_root": rec.output_root,
         "final_checkpoint": rec.final_checkpoint,
         "output_proof": json.loads(rec.output_proof) if rec.output_proof else None,
+        "batch_id": rec.batch_id,
+        "leaf": _leaf(rec),
     }
+
+
+def _leaf(rec: ClaimRecord) -> dict[str, Any] | None:
+    """A batched claim's leaf: what ``openLeaf`` / ``finalizeLeaf`` take with ``P_n``."""
+    if rec.batch_id is None or rec.batch_index is None:
+        return None
+    return {"index": rec.batch_index, "proof": json.loads(rec.batch_proof or "[]")}
 
 
 def describe(

@@ -8,8 +8,10 @@ moves through ``stage`` as the work is done; the transactions themselves are wri
 
 Stages: ``tracing`` (optimistic: waiting for the trace), ``awaiting_input`` (a paid zk or
 on-demand request whose input only arrives over HTTP), ``ready`` (everything known: the
-fulfiller requests if needed and claims or fulfils), ``proving`` (a proof job runs), ``claimed``
-(on chain, watched), ``local`` (no chain: nothing to post), ``settled`` and ``failed``.
+fulfiller requests if needed and claims or fulfils; a batched optimistic claim waits here for
+its batch, marked with its ``batch_key`` before the batch is sent), ``proving`` (a proof job
+runs), ``claimed`` (on chain, watched), ``local`` (no chain: nothing to post), ``settled`` and
+``failed``.
 
 Usage::
 
@@ -23,13 +25,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import BigInteger, LargeBinary, String, Text, func, select
+from sqlalchemy import BigInteger, Engine, LargeBinary, String, Text, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -82,6 +84,12 @@ class _ClaimRow(_Base):
     challenge_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     bond: Mapped[str | None] = mapped_column(String(78), nullable=True)
     claim_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    # A batched claim: the fulfiller's batch key (written before the claimBatch is sent), then
+    # the escrow's batch id and this request's leaf (index, proof) once it is mined.
+    batch_key: Mapped[str | None] = mapped_column(String(48), nullable=True, index=True)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    batch_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    batch_proof: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -94,6 +102,8 @@ class ClaimRecord:
     ``input_data``/``output`` are the be32 bytes of an optimistic request and claim;
     ``inputs`` (JSON floats) and ``outputs`` (JSON field elements) those of a zk model's.
     ``state`` is the last public status seen: pending, claimed, challenged, final, lost, failed.
+    ``batch_key`` names the claimBatch a ready row belongs to (set before it is sent);
+    ``batch_id``/``batch_index``/``batch_proof`` (JSON hex list) are its leaf once on chain.
     """
 
     id: str
@@ -117,6 +127,10 @@ class ClaimRecord:
     challenge_deadline: int | None = None
     bond: str | None = None
     claim_tx: str | None = None
+    batch_key: str | None = None
+    batch_id: int | None = None
+    batch_index: int | None = None
+    batch_proof: str | None = None
     error: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC), compare=False)
 
@@ -128,6 +142,18 @@ class ClaimRecord:
 
 
 _COLUMNS = [f.name for f in fields(ClaimRecord) if f.name != "created_at"]
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a newer version has to a table an older one created."""
+    have = {c["name"] for c in inspect(engine).get_columns(_ClaimRow.__tablename__)}
+    with engine.begin() as conn:
+        for col in _ClaimRow.__table__.columns:
+            if col.name not in have and col.nullable:
+                kind = col.type.compile(engine.dialect)
+                conn.execute(
+                    text(f"ALTER TABLE {_ClaimRow.__tablename__} ADD COLUMN {col.name} {kind}")
+                )
 
 
 def _record(row: _ClaimRow) -> ClaimRecord:
@@ -150,6 +176,7 @@ class ClaimStore:
         try:
             self.engine = make_engine(url, busy_timeout_s)
             _Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the claim store at {url!r}: {exc}") from exc
 
@@ -170,6 +197,22 @@ class ClaimStore:
                 raise StoreError(f"claim store {what} failed: {exc}") from exc
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+    def assign_batch(self, claim_ids: Sequence[str], key: str) -> list[ClaimRecord]:
+        """Mark the ``ready`` rows of no batch yet as members of batch ``key``, in one transaction.
+
+        Returns the rows marked. Why one transaction: a request must never be in two batches
+        (the escrow would refuse the second with AlreadySettled, failing all its other rows).
+        """
+
+        def mark(s: Session) -> list[_ClaimRow]:
+            rows = [s.get(_ClaimRow, i) for i in claim_ids]
+            free = [r for r in rows if r is not None and r.stage == "ready" and not r.batch_key]
+            for row in free:
+                row.batch_key, row.updated_at = key, datetime.now(UTC)
+            return free
+
+        return [_record(r) for r in self._run("batch", mark, write=True)]
 
     def _lock(self, write: bool) -> AbstractContextManager[Any]:
         return self._write_lock if write else nullcontext()
