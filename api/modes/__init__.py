@@ -16,7 +16,7 @@ Usage::
     ClaimService.attach(gw)                                  # gw.claims
 """
 
-from api.modes.executor import ExecutorBackend, TracedClaim, claim_of
+from api.modes.executor import ExecutorBackend, TracedClaim, claim_of, serve_on_one_blas_thread
 from api.modes.loaders import load_backend, load_worker
 from api.modes.service import ClaimService
 from api.modes.store import ClaimRecord, ClaimStore
@@ -30,4 +30,5 @@ __all__ = [
     "claim_of",
     "load_backend",
     "load_worker",
+    "serve_on_one_blas_thread",
 ]

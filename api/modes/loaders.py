@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.backends import Backend, ProverBackend, load_worker_backend
-from api.modes.executor import ExecutorBackend
+from api.modes.executor import ExecutorBackend, serve_on_one_blas_thread
 from models.card import ModelCard
 from models.registry import Registry
 
@@ -21,6 +21,7 @@ __all__ = ["load_backend", "load_worker"]
 def load_backend(card: ModelCard, progress: Any = None) -> Backend:
     """The server-side backend: the executor for an optimistic model, else the zk prover."""
     if card.mode == "optimistic":
+        serve_on_one_blas_thread()  # its worker process traces beside it: see there why
         return ExecutorBackend.load(card)
     return ProverBackend.load(card, progress)  # zk and zk-on-demand: the witness answers
 
