@@ -318,6 +318,18 @@ class Agent:
         return state
 
     def _act(self, state: GameState, role: Role) -> str:
+        try:
+            return self._act_on(state, role)
+        except ContractRevert as exc:
+            # The game ended between our read and our send (the other side's winning move, or
+            # a timeout): nothing is left to do, and the next look records how it ended.
+            if exc.name == "GameOver":
+                return ""
+            if exc.name == "MoveTooLate":
+                return ""  # play() reports the lost game
+            raise
+
+    def _act_on(self, state: GameState, role: Role) -> str:
         info = state.info
         gid = info.game_id
         if self.escrow.get_claim(info.request_id).status == RequestStatus.REFUNDED:
@@ -331,12 +343,7 @@ class Agent:
         move = self.solver(role, state, self._view(info.request_id, role, tr), tr)
         if move is None:
             return ""
-        try:
-            return self._send(state_key(state), Call("game", move.fn, move.args), info)
-        except ContractRevert as exc:
-            if exc.name == "MoveTooLate":
-                return ""  # play() reports the lost game
-            raise
+        return self._send(state_key(state), Call("game", move.fn, move.args), info)
 
     def _send(self, key: str, call: Call, info: GameInfo) -> str:
         tx = self.sender.send(key, call, game_id=info.game_id, request_id=info.request_id)

@@ -32,7 +32,7 @@ from contracts.records import RequestStatus
 from contracts.signer import Signer
 from disputes.commitments import merkle
 from disputes.game.agent import Agent
-from disputes.game.solver import Role
+from disputes.game.solver import GameState, Move, Role, next_move
 from disputes.game.store import GameStore
 from disputes.game.traces import Programs
 from disputes.game.view import CorruptStep, View
@@ -120,11 +120,13 @@ def claim(c: Chain, rid: int, view: CorruptStep | None = None) -> None:
     c.escrow(c.provider).claim(rid, c.case.output, final, proof, bond=MIN_BOND)
 
 
-def agent(c: Chain, who: Signer, tmp: Path, views: Callable[[Role, Trace], View]) -> Agent:
+def agent(
+    c: Chain, who: Signer, tmp: Path, views: Callable[[Role, Trace], View], **options: Any
+) -> Agent:
     store = GameStore(f"sqlite:///{tmp / f'inproc-{who.address}.db'}")
     programs = Programs.of(**{MODEL: c.case.program})
     return Agent.connect(connect(c.node.rpc_url), c.dep, who, store, programs, views=views,
-                         poll_s=0.1)  # fmt: skip
+                         poll_s=0.1, **options)  # fmt: skip
 
 
 class Party(threading.Thread):
@@ -352,9 +354,17 @@ def test_kill_9_mid_game_then_a_restart_finishes_and_wins(fresh: Chain, tmp_path
     assert opened.returncode == 0, opened.stderr
     gid = json.loads(opened.stdout)["game_id"]
     release = threading.Event()
+
     # The provider stops after the challenger's choice, so the kill lands with the game open.
-    provider = Party(agent(c, c.provider, tmp_path, lambda r, t: cheat(t)), c, rid,
-                     lambda g: g.phase == Phase.SLOT_PROOF and not release.is_set())  # fmt: skip
+    # The hold is in its solver (no move in SlotProof until released), not in a poll of the
+    # phase, which could miss the moment and let the provider move on.
+    def held(role: Role, state: GameState, view: View, tr: Trace | None) -> Move | None:
+        if state.info.phase == Phase.SLOT_PROOF and not release.is_set():
+            return None
+        return next_move(role, state, view, tr)
+
+    provider_agent = agent(c, c.provider, tmp_path, lambda r, t: cheat(t), solver=held)
+    provider = Party(provider_agent, c, rid, lambda g: False)
     provider.start()
     proc, log = spawn(c, c.watcher, tmp_path, "challenge", "play", str(gid), "--poll", "0.1")
     try:

@@ -264,6 +264,13 @@ def test_play_says_so_when_our_own_move_comes_too_late(store: GameStore) -> None
         rig.agent.play(3)
 
 
+def test_a_game_that_ended_between_our_read_and_our_send_is_no_error(store: GameStore) -> None:
+    # The other side's winning move (or a timeout) landed after we read the game: GameOver.
+    rig = _rig(store, [_info(Phase.DISSECT)])
+    rig.sender.fail_with = "GameOver"
+    assert rig.agent.step(3) is False
+
+
 def test_a_revert_other_than_lateness_surfaces(store: GameStore) -> None:
     rig = _rig(store, [_info(Phase.DISSECT)])
     rig.sender.fail_with = "WrongPointCount"
