@@ -59,6 +59,7 @@ class Gateway:
     max_inflight: int = 64
     workers: int = 1
     job_attempts: int = 3
+    task_timeout_s: float = 1800.0
     claims: ClaimService | None = None  # optimistic / on-demand claims (api.modes), if served
     metrics: Metrics = field(init=False)
     stats: Stats = field(init=False)
@@ -76,6 +77,7 @@ class Gateway:
             max_queue=self.max_queue,
             runners=self.workers,
             max_attempts=self.job_attempts,
+            task_timeout_s=self.task_timeout_s,
             metrics=self.metrics,
         )
         self.worker.on_finish.append(

@@ -49,9 +49,12 @@ def build_gateway(
         check_srs_policy(s)  # only a zk model's proofs depend on the SRS
     backends = {n: load_backend(cards[n], progress) for n in names}
     store = JobStore(
-        s.effective_database_url, busy_timeout_s=s.store_busy_timeout_s, retry_s=s.store_retry_s
+        s.effective_database_url,
+        busy_timeout_s=s.store_busy_timeout_s,
+        retry_s=s.store_retry_s,
+        synchronous=s.store_synchronous,
     )
-    pool = ProcessPool(load_worker, names, s.workers, s.worker_start_method)
+    pool = ProcessPool(load_worker, names, s.workers, s.worker_start_method, s.worker_nice)
     gw = Gateway(
         store,
         dict(backends),
@@ -64,6 +67,7 @@ def build_gateway(
         max_inflight=s.max_inflight,
         workers=s.workers,
         job_attempts=s.job_attempts,
+        task_timeout_s=s.task_timeout_s,
     )
     ClaimService.attach(gw, link, batch_size=s.claim_batch_size, batch_wait_s=s.claim_batch_wait_s)
     return gw

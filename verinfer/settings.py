@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Worker processes that prove (and trace) jobs; one already uses every core.",
     )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Niceness added to the worker processes, so the server's answers get the "
+        "CPU before the proofs and traces running behind them (0: equal priority).",
+    )
     worker_start_method: Literal["spawn", "forkserver"] = Field(
         default="spawn",
         description="How worker processes start (never fork: the server has threads running).",
@@ -99,6 +106,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Times a job is tried when its worker process dies under it (killed, out "
         "of memory) before it fails with the reason.",
+    )
+    task_timeout_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="A proof or trace running longer than this is taken as hung: its worker "
+        "is restarted and the job retried (VERINFER_JOB_ATTEMPTS in all, then failed).",
     )
     claim_batch_size: int = Field(
         default=1,
@@ -122,6 +135,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How long one store write waits for a lock held elsewhere (SQLite busy "
         "timeout) before it is retried.",
+    )
+    store_synchronous: Literal["full", "normal"] = Field(
+        default="normal",
+        description="SQLite fsync policy of the gateway's job and claim stores: 'normal' (WAL) "
+        "keeps every acknowledged row through any crash of the process, kill -9 included, and "
+        "saves an fsync per answer; a power cut may lose the last ones (a paid request is then "
+        "found again on chain). 'full' also survives a power cut. The dispute store is always "
+        "'full'. PostgreSQL ignores it (its synchronous_commit is the server's).",
     )
     store_retry_s: float = Field(
         default=30.0,

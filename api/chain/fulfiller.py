@@ -170,7 +170,6 @@ class Fulfiller:
             if rec.stage == "tracing":
                 self.svc.enqueue(rec.id)
         self.watcher.poll()
-        self.svc.refresh_metrics()
         return report
 
     def _advance(self, rec: ClaimRecord, report: PassReport) -> None:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
@@ -27,9 +29,10 @@ from api.jobs import tasks
 from api.jobs.tasks import Loader, Outcome
 from verinfer.errors import VerinferError
 
-__all__ = ["InlinePool", "ProcessPool", "WorkerLost", "WorkerPool"]
+__all__ = ["POLL_S", "InlinePool", "ProcessPool", "WorkerLost", "WorkerPool", "follow"]
 
 log = logging.getLogger(__name__)
+POLL_S = 0.25  # how often a follower checks for stop and timeout
 
 
 class WorkerLost(VerinferError):
@@ -50,6 +53,33 @@ class WorkerPool(Protocol):
     def status(self) -> str | None:
         """None when ready to run tasks, else why not (readiness says it)."""
         ...
+
+    def restart(self) -> None:
+        """Abandon every running task (their futures raise WorkerLost) and start afresh."""
+        ...
+
+
+def follow(
+    pool: WorkerPool, future: Future[Outcome], stopping: threading.Event, timeout_s: float
+) -> Outcome | None:
+    """The task's Outcome; None once ``stopping`` is set; WorkerLost past ``timeout_s``.
+
+    A task past its time is taken as hung (a deadlock, a proof that will never end): the pool
+    is restarted, which frees its worker for the jobs behind it, and its owner retries it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return future.result(timeout=POLL_S)
+        except FutureTimeout:
+            if stopping.is_set():
+                return None
+            if time.monotonic() > deadline:
+                pool.restart()
+                raise WorkerLost(
+                    f"the task ran past VERINFER_TASK_TIMEOUT_S ({timeout_s:g} s); "
+                    "its worker was restarted"
+                ) from None
 
 
 def _chain(inner: Future[Outcome], on_lost: Any) -> Future[Outcome]:
@@ -78,11 +108,16 @@ class ProcessPool:
     """
 
     def __init__(
-        self, loader: Loader, models: Sequence[str], workers: int = 1, context: str = "spawn"
+        self,
+        loader: Loader,
+        models: Sequence[str],
+        workers: int = 1,
+        context: str = "spawn",
+        nice: int = 0,
     ) -> None:
         self.loader = loader
         self.models = list(models)
-        self.workers = workers
+        self.workers, self.nice = workers, nice
         self.context = multiprocessing.get_context(context)
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
@@ -94,7 +129,7 @@ class ProcessPool:
             self.workers,
             mp_context=self.context,
             initializer=tasks.init_worker,
-            initargs=(self.loader, self.models),
+            initargs=(self.loader, self.models, self.nice),
         )
         self.generation += 1
         # One ping per worker spawns them all now (the executor spawns on demand otherwise),
@@ -112,11 +147,11 @@ class ProcessPool:
         if executor is not None:
             _terminate(executor)
 
-    def _lost(self, generation: int) -> None:
+    def _lost(self, generation: int, why: str = "a worker process died") -> None:
         with self._lock:
             if self._executor is None or generation != self.generation:
                 return  # already replaced (or stopped) for this breakage
-            log.warning("a worker process died; starting a new pool (generation %d)", generation)
+            log.warning("%s; starting a new pool (generation %d)", why, generation)
             old = self._executor
             self._new_executor()
         # Called from the broken executor's own management thread: reap it from another one.
@@ -146,6 +181,11 @@ class ProcessPool:
             return "a worker process died while loading the models; restarting the workers"
         errors = [e for f in warm for e in f.result()["load_errors"].values()]
         return "; ".join(sorted(set(errors))) or None
+
+    def restart(self) -> None:
+        with self._lock:
+            generation = self.generation
+        self._lost(generation, "a task ran past its time")
 
     def pids(self) -> list[int]:
         """The live worker processes' ids (tests kill one; metrics count them)."""
@@ -194,3 +234,9 @@ class InlinePool:
 
     def status(self) -> str | None:
         return None if self._executor is not None else "the worker pool is not running"
+
+    def restart(self) -> None:
+        # A thread cannot be killed: the hung one is left behind, the tasks after it get a new one.
+        if self._executor is not None:
+            self.stop()
+            self.start()

@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from api.errors import NotFoundError, StoreBusyError, StoreError
-from verinfer.db import UtcDateTime, make_engine
+from verinfer.db import Synchronous, UtcDateTime, make_engine
 
 __all__ = ["TRANSIENT", "Job", "JobStore", "Status"]
 
@@ -97,11 +97,18 @@ class JobStore:
     raises StoreBusyError (HTTP 503 with Retry-After): a request is never half-accepted.
     """
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
-        self.retry_s = retry_s
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_s: float = 10.0,
+        retry_s: float = 30.0,
+        synchronous: Synchronous = "full",
+    ) -> None:
+        self.retry_s, self.synchronous = retry_s, synchronous
         self._write_lock = threading.Lock()
         try:
-            self.engine = make_engine(url, busy_timeout_s)
+            self.engine = make_engine(url, busy_timeout_s, synchronous)
             _Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(

@@ -58,10 +58,14 @@ _loaded: dict[str, Any] = {}
 _load_errors: dict[str, str] = {}
 
 
-def init_worker(loader: Loader, models: Sequence[str]) -> None:
+def init_worker(loader: Loader, models: Sequence[str], nice: int = 0) -> None:
     """Load every served model's backend once; a failure is kept and reported per job."""
     # Ctrl-C reaches the whole process group: the server decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice > 0:
+        # A client waits on the answer, nobody on the proof behind it: when both want the
+        # CPU, the server's answers go first and the proofs take what is left.
+        os.nice(nice)
     for name in models:
         try:
             _loaded[name] = loader(name)

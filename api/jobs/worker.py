@@ -5,7 +5,8 @@ they never prove themselves, so the server process stays responsive. Nothing acc
 stranded: jobs left unfinished by a crash are re-queued at start-up from the store; a store
 error is retried until the store answers; a job for a model this gateway no longer serves is
 failed with the reason; a worker process that dies under a job gets the job retried on a fresh
-one (``max_attempts`` in all, so one poisonous input cannot kill workers for ever); and a crash
+one (``max_attempts`` in all, so one poisonous input cannot kill workers for ever), and so does
+one that runs past ``task_timeout_s`` (its worker is restarted: a hung proof frees it); a crash
 of a runner's loop is caught by its supervisor, which puts the job back at the head of the
 queue. The queue is bounded at admission (``reserve``): a request that cannot be queued is
 refused before it is persisted.
@@ -25,11 +26,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from api.errors import NotFoundError, OverloadedError, StoreError
-from api.jobs.pool import WorkerLost, WorkerPool
+from api.jobs.pool import WorkerLost, WorkerPool, follow
 from api.jobs.store import Job, JobStore
 from api.jobs.tasks import Outcome
 from api.logs import job_context
@@ -39,7 +39,6 @@ __all__ = ["RETRY_PAUSE_S", "JobWorker"]
 
 log = logging.getLogger(__name__)
 RETRY_PAUSE_S = 0.5
-POLL_S = 0.25
 
 
 class _Stopping(Exception):
@@ -58,10 +57,12 @@ class JobWorker:
         *,
         runners: int = 1,
         max_attempts: int = 3,
+        task_timeout_s: float = 1800.0,
         metrics: Metrics | None = None,
     ) -> None:
         self.store, self.pool, self.served = store, pool, set(served)
         self.max_queue, self.runners, self.max_attempts = max_queue, runners, max_attempts
+        self.task_timeout_s = task_timeout_s
         self.metrics = metrics or Metrics(models=served)
         self._jobs: deque[str] = deque()
         self._cv = threading.Condition()
@@ -235,14 +236,13 @@ class JobWorker:
                 return "failed", outcome.error
             return "done", outcome.value
         return "failed", (
-            f"the worker process died {self.max_attempts} times running this job (last: {last}); "
-            "the input may be too large for this gateway's memory"
+            f"the worker process was lost {self.max_attempts} times running this job (last: "
+            f"{last}); a worker dies when an input needs more memory than this gateway has, and "
+            "is restarted when a task runs past VERINFER_TASK_TIMEOUT_S"
         )
 
     def _wait(self, future: Future[Outcome]) -> Outcome:
-        while True:
-            try:
-                return future.result(timeout=POLL_S)
-            except FutureTimeout:
-                if self._stopping.is_set():
-                    raise _Stopping from None
+        outcome = follow(self.pool, future, self._stopping, self.task_timeout_s)
+        if outcome is None:
+            raise _Stopping
+        return outcome

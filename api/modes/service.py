@@ -21,11 +21,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from api.errors import OverloadedError, StoreError
 from api.jobs import JobStore, JobWorker, Outcome, WorkerLost, WorkerPool
+from api.jobs.pool import follow
 from api.metrics import Metrics
 from api.modes.executor import TracedClaim
 from api.modes.store import ClaimRecord, ClaimStore
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["ClaimService"]
 
 log = logging.getLogger(__name__)
-POLL_S = 0.25
 RETRY_PAUSE_S = 0.5
 
 
@@ -58,7 +57,9 @@ class ClaimService:
         max_queue: int = 256,
         runners: int = 1,
         attempts: int = 3,
+        task_timeout_s: float = 1800.0,
     ) -> None:
+        self.task_timeout_s = task_timeout_s
         self.store, self.pool, self.metrics, self.jobs = store, pool, metrics, jobs
         self.cards = dict(cards or {})
         self.link, self.max_queue, self.runners, self.attempts = link, max_queue, runners, attempts
@@ -77,7 +78,8 @@ class ClaimService:
 
         ``options`` go to the Fulfiller (e.g. ``self_request=False``, ``challenge=True``).
         """
-        store = ClaimStore(str(gw.store.engine.url.render_as_string(hide_password=False)))
+        url = str(gw.store.engine.url.render_as_string(hide_password=False))
+        store = ClaimStore(url, retry_s=gw.store.retry_s, synchronous=gw.store.synchronous)
         svc = cls(
             store,
             gw.worker.pool,
@@ -88,6 +90,7 @@ class ClaimService:
             max_queue=gw.max_queue,
             runners=gw.workers,
             attempts=gw.job_attempts,
+            task_timeout_s=gw.worker.task_timeout_s,
         )
         if link is not None:
             from api.chain.fulfiller import Fulfiller
@@ -114,7 +117,6 @@ class ClaimService:
             self._threads.append(threading.Thread(target=target, name="fulfiller", daemon=True))
         for t in self._threads:
             t.start()
-        self.refresh_metrics()
 
     def stop(self, timeout: float = 30.0) -> None:
         # Rows stay in their stage: the next start carries on from them.
@@ -140,23 +142,17 @@ class ClaimService:
         Raises DuplicateRequest when its request id already has a row.
         """
         tracing = rec.stage == "tracing"
-        if self.store.count("tracing", "ready") >= self.max_queue:
-            # Each unposted claim is a transaction (and a bond) to come: a flood of answers
-            # must wait, not queue up unbounded work and spending for the provider.
-            raise OverloadedError(
-                f"{self.max_queue} claims are waiting to be traced or posted; retry shortly"
-            )
         if tracing:
             self._reserve()
         try:
-            saved = self.store.create(rec)
+            # A flood of answers must wait, not queue unbounded work and spending.
+            saved = self.store.create(rec, unposted_limit=self.max_queue)
         except BaseException:
             if tracing:
                 self._release()
             raise
         if tracing:
             self.enqueue(saved.id, reserved=True)
-        self.refresh_metrics()
         return saved
 
     def _reserve(self) -> None:
@@ -233,17 +229,12 @@ class ClaimService:
         for _ in range(self.attempts):
             try:
                 future = self.pool.submit("trace", rec.model, payload)
-                while True:
-                    try:
-                        return future.result(timeout=POLL_S)
-                    except FutureTimeout:
-                        if self._stopping.is_set():
-                            return None
+                return follow(self.pool, future, self._stopping, self.task_timeout_s)
             except WorkerLost as exc:
                 self.metrics.worker_lost()
                 last = str(exc)
                 log.warning("claim %s: trace lost: %s", rec.id, exc)
-        return Outcome(ok=False, error=f"the worker died {self.attempts} times (last: {last})")
+        return Outcome(ok=False, error=f"the worker was lost {self.attempts} times (last: {last})")
 
     def _traced(self, rec: ClaimRecord, claim: TracedClaim) -> None:
         if rec.output is not None and rec.output != claim.output:
@@ -263,15 +254,13 @@ class ClaimService:
         if done is not None:
             for hook in self.on_traced:
                 hook(done)
-        self.refresh_metrics()
 
     def _fail(self, rec: ClaimRecord, error: str) -> None:
         log.warning("claim %s failed: %s", rec.id, error)
         self.store.update(rec.id, None, stage="failed", state="failed", error=error)
-        self.refresh_metrics()
 
     def refresh_metrics(self) -> None:
-        """Set the claims-by-state gauges from the store."""
+        """Set the claims-by-state gauges from the store (at each scrape of /metrics)."""
         try:
             counts = self.store.counts()
         except StoreError:

@@ -35,9 +35,9 @@ from sqlalchemy import BigInteger, Engine, LargeBinary, String, Text, func, insp
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from api.errors import StoreBusyError, StoreError
+from api.errors import OverloadedError, StoreBusyError, StoreError
 from api.jobs.store import TRANSIENT
-from verinfer.db import UtcDateTime, make_engine
+from verinfer.db import Synchronous, UtcDateTime, make_engine
 
 __all__ = ["STAGES", "ClaimRecord", "ClaimStore", "DuplicateRequest", "Source", "Stage"]
 
@@ -50,6 +50,7 @@ STAGES: tuple[Stage, ...] = (
     "tracing", "awaiting_input", "ready", "proving", "claimed", "local", "settled", "failed",
 )  # fmt: skip
 OPEN_STAGES: tuple[Stage, ...] = ("tracing", "awaiting_input", "ready", "proving", "claimed")
+UNPOSTED: tuple[Stage, ...] = ("tracing", "ready")
 
 
 class DuplicateRequest(StoreError):
@@ -168,13 +169,20 @@ class ClaimStore:
     ``retry_s`` seconds, then StoreBusyError (HTTP 503 + Retry-After): never half-written.
     """
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 10.0, retry_s: float = 30.0) -> None:
-        self.retry_s = retry_s
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_s: float = 10.0,
+        retry_s: float = 30.0,
+        synchronous: Synchronous = "full",
+    ) -> None:
+        self.retry_s, self.synchronous = retry_s, synchronous
         # SQLite has one writer; serialising this process's writes avoids the immediate
         # "database is locked" of two deferred transactions upgrading at once (as JobStore).
         self._write_lock = threading.Lock()
         try:
-            self.engine = make_engine(url, busy_timeout_s)
+            self.engine = make_engine(url, busy_timeout_s, synchronous)
             _Base.metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
         except SQLAlchemyError as exc:
@@ -217,11 +225,24 @@ class ClaimStore:
     def _lock(self, write: bool) -> AbstractContextManager[Any]:
         return self._write_lock if write else nullcontext()
 
-    def create(self, rec: ClaimRecord) -> ClaimRecord:
-        """Insert ``rec``; DuplicateRequest when its request id already has a row."""
+    def create(self, rec: ClaimRecord, unposted_limit: int | None = None) -> ClaimRecord:
+        """Insert ``rec``; DuplicateRequest when its request id already has a row.
+
+        With ``unposted_limit``, OverloadedError (nothing written) when that many rows already
+        wait to be traced or posted: the count and the insert are one transaction, so two
+        admissions at once cannot both pass the bound.
+        """
         now = datetime.now(UTC)
         row = _ClaimRow(**{n: getattr(rec, n) for n in _COLUMNS}, created_at=now, updated_at=now)
-        self._run("create", lambda s: s.add(row), write=True)
+
+        def insert(s: Session) -> None:
+            if unposted_limit is not None and _unposted(s) >= unposted_limit:
+                raise OverloadedError(
+                    f"{unposted_limit} claims are waiting to be traced or posted; retry shortly"
+                )
+            s.add(row)
+
+        self._run("create", insert, write=True)
         return replace(rec, created_at=now)
 
     def get(self, claim_id: str) -> ClaimRecord | None:
@@ -261,7 +282,7 @@ class ClaimStore:
         return self._run("query", lambda s: [_record(r) for r in s.scalars(stmt)])
 
     def count(self, *stages: Stage) -> int:
-        """Rows in any of ``stages`` (admission bounds the claims not yet posted)."""
+        """Rows in any of ``stages``."""
         stmt = select(func.count()).select_from(_ClaimRow).where(_ClaimRow.stage.in_(stages))
         return int(self._run("count", lambda s: s.scalar(stmt) or 0))
 
@@ -274,3 +295,9 @@ class ClaimStore:
         for model, state, n in self._run("count", lambda s: list(s.execute(stmt))):
             out.setdefault(model, {})[state] = int(n)
         return out
+
+
+def _unposted(s: Session) -> int:
+    # Each unposted claim is a transaction (and a bond) to come: admission bounds them.
+    stmt = select(func.count()).select_from(_ClaimRow).where(_ClaimRow.stage.in_(UNPOSTED))
+    return int(s.scalar(stmt) or 0)

@@ -17,5 +17,7 @@ router = APIRouter(tags=["server"])
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 def metrics(gw: GatewayDep) -> Response:
+    if gw.claims is not None:  # gauges read from the store when scraped, not on every answer
+        gw.claims.refresh_metrics()
     body, content_type = gw.metrics.exposition()
     return Response(body, media_type=content_type)

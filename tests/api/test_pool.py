@@ -93,6 +93,21 @@ def test_proofs_run_in_a_worker_process_not_the_server(registry: Registry, tmp_p
     assert not _alive(workers[0])  # stopping the gateway stops its workers
 
 
+def test_workers_run_at_a_lower_priority_than_the_server(
+    registry: Registry, tmp_path: Path
+) -> None:
+    card = registry.card("digits-mlp")
+    pool = ProcessPool(GatedLoader(tmp_path), [card.name], workers=1, nice=7)
+    pool.start()
+    try:
+        _until(lambda: pool.status() is None and pool.pids(), "workers loaded")
+        (pid,) = pool.pids()
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(mine + 7, 19)
+    finally:
+        pool.stop()
+
+
 def test_a_worker_killed_mid_proof_has_its_job_retried_on_a_fresh_one(
     registry: Registry, tmp_path: Path
 ) -> None:
@@ -119,11 +134,33 @@ def test_a_job_that_kills_every_worker_fails_with_the_reason_and_others_go_on(
         _ready(client)
         poisoned = _proof(client, _infer(client, POISON))
         assert poisoned.status_code == 500
-        assert "worker process died 2 times running this job" in poisoned.json()["error"]
+        assert "worker process was lost 2 times running this job" in poisoned.json()["error"]
         assert len(started_pids(tmp_path)) == 2
         fine = _proof(client, _infer(client, 0.25))
         assert fine.status_code == 200 and fine.json()["proof_hex"] == "0xabcd"
         assert gw.worker.lost == 2 and gw.worker.alive
+
+
+def test_a_hung_proof_is_cut_at_the_task_timeout_and_the_jobs_behind_it_go_on(
+    registry: Registry, tmp_path: Path
+) -> None:
+    kw = {"job_attempts": 2, "task_timeout_s": 4.0}  # counted from submission: spawn fits
+    with _served(registry, tmp_path, GatedLoader(tmp_path), **kw) as (gw, pool, client):
+        _ready(client)
+        hung = _infer(client, 0.25)  # never released: it would hold the worker for a minute
+        behind = _infer(client, 0.5)
+        retried = lambda: started_pids(tmp_path)[1:] and started_pids(tmp_path)  # noqa: E731
+        first, second = _until(retried, "the retry on a fresh worker")
+        assert first != second  # each attempt's worker was restarted, not waited for
+        _until(lambda: gw.worker.lost == 2, "the second attempt cut")
+        (tmp_path / "release").touch()  # the job behind it may now finish
+        failed = _proof(client, hung)
+        assert failed.status_code == 500
+        error = failed.json()["error"]
+        assert "was lost 2 times" in error and "VERINFER_TASK_TIMEOUT_S (4 s)" in error
+        done = _proof(client, behind)
+        assert done.status_code == 200 and done.json()["pid"] not in (first, second)
+        assert gw.worker.lost == 2 and pool.generation == 3 and gw.worker.alive
 
 
 def test_a_model_the_workers_cannot_load_shows_in_readiness_and_fails_its_jobs(

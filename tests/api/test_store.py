@@ -201,6 +201,24 @@ def test_sessions_bound_lock_waits_per_backend(url: str) -> None:
             assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
 
 
+def _synchronous(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("PRAGMA synchronous")).scalar_one())
+
+
+def test_the_gateway_stores_fsync_policy_is_chosen_and_the_dispute_store_stays_full(
+    tmp_path: Path,
+) -> None:
+    from api.modes.store import ClaimStore
+    from disputes.game.store import GameStore
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    assert _synchronous(JobStore(url, synchronous="normal").engine) == 1  # NORMAL
+    assert _synchronous(ClaimStore(url, synchronous="normal").engine) == 1
+    assert _synchronous(JobStore(url).engine) == 2  # FULL unless asked
+    assert _synchronous(GameStore(f"sqlite:///{tmp_path / 'd.db'}").engine) == 2
+
+
 def test_a_plain_postgresql_url_and_its_own_options_work_unchanged(pg_url: str) -> None:
     # What an operator types: no driver name, and settings of their own in the URL.
     plain = make_url(pg_url).set(drivername="postgresql")

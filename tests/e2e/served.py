@@ -49,8 +49,11 @@ def wait_for(predicate: Callable[[], bool], what: str, served: Served, timeout: 
 
 
 @contextmanager
-def serve(tmp: Path, **settings: str) -> Iterator[Served]:
-    """`verinfer serve` with ``VERINFER_<KEY>`` settings; stopped with SIGINT, which must exit 0."""
+def serve(tmp: Path, *, stop: bool = True, **settings: str) -> Iterator[Served]:
+    """`verinfer serve` with ``VERINFER_<KEY>`` settings; stopped with SIGINT, which must exit 0.
+
+    With ``stop=False`` the caller ends the process itself (a test's kill -9).
+    """
     port = free_port()
     env = {**os.environ, "VERINFER_DATABASE_URL": f"sqlite:///{tmp / 'jobs.db'}"}
     env.update({f"VERINFER_{k.upper()}": v for k, v in settings.items()})
@@ -68,6 +71,8 @@ def serve(tmp: Path, **settings: str) -> Iterator[Served]:
         proc.kill()
         proc.wait(30)
         raise
+    if not stop:
+        return
     proc.send_signal(signal.SIGINT)
     try:
         code = proc.wait(timeout=30)

@@ -220,3 +220,15 @@ def test_registered_verifier_code_is_checked_against_our_own_build(stack: Stack)
         check_verifier_code(
             rpc_url=stack.node.rpc_url, verifier_address=yes_man, expected_runtime=ours
         )
+
+
+def test_the_served_gateway_stores_use_the_configured_fsync_policy(stack: Stack) -> None:
+    from sqlalchemy import text
+
+    from verinfer.settings import get_settings
+
+    want = get_settings().store_synchronous
+    assert want == "normal"  # the default: every answer survives kill -9 (tests/api/test_worker)
+    with stack.gw.store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    assert stack.gw.claims is not None and stack.gw.claims.store.synchronous == want
