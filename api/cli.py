@@ -48,6 +48,13 @@ def serve(
     deployment: Path = typer.Option(
         None, "--deployment", help="Deployment JSON (default: <data dir>/deployment.json)."
     ),
+    self_request: bool = typer.Option(
+        None,
+        "--self-request/--no-self-request",
+        help="Request unpaid HTTP answers on the provider's account so their claims are public "
+        "(VERINFER_SELF_REQUEST, default on).",
+        show_default=False,
+    ),
 ) -> None:
     """Run the gateway: every model in its mode (zk proofs, optimistic or on-demand claims).
 
@@ -69,7 +76,7 @@ def serve(
     if rpc_url is not None:
         chain = ChainOptions(rpc_url, private_key, keystore, password_file, deployment, None)
     with progress_bar() as progress:
-        gw = build_gateway(list(model), progress, chain)
+        gw = build_gateway(list(model), progress, chain, self_request=self_request)
     configure_logging(settings.log_level)
     host, port = host or settings.host, port or settings.port
     # uvloop and httptools (requirements.lock): a third less time per request than asyncio

@@ -32,13 +32,18 @@ Progress = Callable[[str, float], None]
 
 
 def build_gateway(
-    names: list[str], progress: Progress | None = None, chain: ChainOptions | None = None
+    names: list[str],
+    progress: Progress | None = None,
+    chain: ChainOptions | None = None,
+    *,
+    self_request: bool | None = None,
 ) -> Gateway:
     """A gateway serving the named models, each in its mode (the chain's registered one if any).
 
     zk models are built, tuned and keyed on first use, then cached; optimistic ones are lowered
     to the executor's program. Proofs and traces run in ``VERINFER_WORKERS`` worker processes.
-    With ``chain``, the fulfiller posts the claims and fulfils the paid requests (api.chain).
+    With ``chain``, the fulfiller posts the claims and fulfils the paid requests (api.chain);
+    ``self_request`` (default VERINFER_SELF_REQUEST) says whether it also requests unpaid answers.
     """
     s = get_settings()
     registry = Registry.default()
@@ -69,7 +74,13 @@ def build_gateway(
         job_attempts=s.job_attempts,
         task_timeout_s=s.task_timeout_s,
     )
-    ClaimService.attach(gw, link, batch_size=s.claim_batch_size, batch_wait_s=s.claim_batch_wait_s)
+    ClaimService.attach(
+        gw,
+        link,
+        batch_size=s.claim_batch_size,
+        batch_wait_s=s.claim_batch_wait_s,
+        self_request=s.self_request if self_request is None else self_request,
+    )
     return gw
 
 

@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="With VERINFER_CLAIM_BATCH_SIZE > 1: a batch that is not full is posted once "
         "its oldest response has waited this long (keep it well under the request deadline).",
     )
+    self_request: bool = Field(
+        default=True,
+        description="With --rpc-url: an HTTP answer that names no paid request is requested on "
+        "the provider's own account (its fee paid to itself, plus gas) so that its claim is "
+        "public and can be challenged. False: such answers are only the gateway's word (their "
+        "claim status says 'local'); paid requests are claimed either way.",
+    )
     log_level: str = Field(
         default="INFO", description="Level of the gateway's JSON log lines on stderr."
     )

@@ -138,8 +138,17 @@ def describe(
     }
     _live(svc, rec, body)
     if rec.stage == "local":
-        body["note"] = "this gateway has no chain (or the model is not registered): not posted"
+        body["note"] = _local_note(svc)
     if rec.stage == "tracing":
         body["queue_position"] = svc.queue_position(rec.id)
     pending = body["status"] == "pending" and rec.stage not in ("local", "failed")
     return (202 if pending else 200), body
+
+
+def _local_note(svc: ClaimService) -> str:
+    if svc.fulfiller is not None and not svc.fulfiller.self_request:
+        return (
+            "not posted: this gateway claims only paid requests (VERINFER_SELF_REQUEST=false); "
+            "pay a request and name it in parameters.request_id to have an answer claimed"
+        )
+    return "this gateway has no chain (or the model is not registered): not posted"

@@ -193,3 +193,29 @@ def test_rpc_errors_back_off_and_the_claim_is_still_posted(
         body = wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the claim")
     assert len(calls) > 2 and body["error"] is None  # two failed passes, then it carried on
     assert len(env.escrow().contract.events.Claimed().get_logs(from_block=0)) == 1
+
+
+def test_without_self_requests_an_unpaid_answer_stays_local_and_a_paid_one_is_claimed(
+    env: Env, minilm: MiniLM, tmp_path: Path
+) -> None:
+    mid = register_minilm(env, env.provider, minilm)
+    cards = {"minilm-l6": minilm.card}
+    link = link_for(env, env.provider, tmp_path, cards)
+    gw = make_gateway(tmp_path, {"minilm-l6": minilm.backend}, cards, link, self_request=False)
+    provider = env.w3.to_checksum_address(env.provider.address)
+    sent_before = env.w3.eth.get_transaction_count(provider)
+    with TestClient(create_app(gw)) as client:
+        unpaid = _infer(client, minilm)["claim_id"]
+        local = wait_until(lambda: _stage(client, unpaid, "local"), "the unpaid answer traced")
+        assert local["request_id"] is None and local["claim_tx"] is None
+        assert "VERINFER_SELF_REQUEST=false" in local["note"]
+        rid = env.escrow(env.client).request_optimistic(
+            mid, input_bytes(minilm.backend.program, minilm.inputs), FEE
+        )
+        wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the paid claim")
+    events = env.escrow().contract.events
+    assert [int(e["args"]["requestId"]) for e in events.Claimed().get_logs(from_block=0)] == [rid]
+    requesters = [e["args"]["client"] for e in events.OptimisticRequested().get_logs(from_block=0)]
+    assert requesters == [env.w3.to_checksum_address(env.client.address)]
+    # One transaction, the paid claim: nothing was requested on the provider's own account.
+    assert env.w3.eth.get_transaction_count(provider) == sent_before + 1
