@@ -39,6 +39,7 @@ from api.modes.store import ClaimRecord, ClaimStore
 from contracts.bindings import TxResult
 from contracts.errors import ContractRevert, RpcError
 from contracts.records import ZERO_ADDRESS, RequestStatus
+from disputes.game.batch import Response
 from disputes.game.outbox import Call, ChainSender
 from disputes.game.session import explain
 from disputes.game.store import ClaimRecord as GameClaim
@@ -123,7 +124,14 @@ class Fulfiller:
             **{n: b.program for n, b in gw.backends.items() if isinstance(b, ExecutorBackend)}
         )
         watcher = Watcher.connect(
-            link.w3, link.dep, link.signer, link.store, programs, challenge=challenge, log=log.info
+            link.w3,
+            link.dep,
+            link.signer,
+            link.store,
+            programs,
+            challenge=challenge,
+            log=log.info,
+            responses=lambda rid: _stored_response(svc.store, rid),
         )
         sender = watcher.agent.sender
         assert isinstance(sender, ChainSender)
@@ -348,3 +356,8 @@ class Fulfiller:
         # The optimistic watcher withdraws after its own finalize; on-demand fees are ours.
         if rec.mode != "optimistic" and self.escrow.credits(self.link.address) > 0:
             self._send(f"withdraw:escrow:{rec.request_id}", Call("escrow", "withdraw"), None)
+
+
+def _stored_response(store: ClaimStore, request_id: int) -> Response | None:
+    rec = store.by_request(request_id)
+    return rec.response() if rec is not None else None

@@ -22,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -37,6 +38,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from api.errors import OverloadedError, StoreBusyError, StoreError
 from api.jobs.store import TRANSIENT
+from disputes.game.batch import Response
 from verinfer.db import Synchronous, UtcDateTime, make_engine
 
 __all__ = ["STAGES", "ClaimRecord", "ClaimStore", "DuplicateRequest", "Source", "Stage"]
@@ -134,6 +136,14 @@ class ClaimRecord:
     batch_proof: str | None = None
     error: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC), compare=False)
+
+    def response(self) -> Response | None:
+        """The traced answer of a paid request (what finalizing needs), None before it is."""
+        if None in (self.request_id, self.output, self.final_checkpoint, self.output_proof):
+            return None
+        proof = [bytes.fromhex(h.removeprefix("0x")) for h in json.loads(self.output_proof or "")]
+        p_n = bytes.fromhex((self.final_checkpoint or "").removeprefix("0x"))
+        return Response(self.request_id or 0, p_n, self.output or b"", proof)
 
     @classmethod
     def new(cls, model: str, mode: str, source: Source, **values: Any) -> ClaimRecord:

@@ -174,8 +174,12 @@ class Watcher:
         withdraw: bool = True,
         from_block: int = 0,
         log: Log | None = None,
+        responses: Callable[[int], Response | None] | None = None,
     ) -> None:
         self.agent, self.traces, self.store = agent, traces, store
+        # Our own answers, as their owner stored them (the gateway's claim rows): finalizing a
+        # batched leaf then needs no second run of the model in this process.
+        self.responses = responses or (lambda _rid: None)
         self.escrow, self.game, self.registry = chain
         self.challenge, self.defend, self.finalize = challenge, defend, finalize
         self.withdraw, self.from_block = withdraw, from_block
@@ -426,7 +430,8 @@ class Watcher:
         claim = self.escrow.batch_claim(bid) if bid else None
         if claim is None:
             return Call("escrow", "finalize", (rid, self.escrow.claimed_output(rid) or b""))
-        # A batched leaf carries no output: it is rebuilt from our trace, checked against P_n.
-        r = Response.of_view(rid, TraceView(self.traces.trace(rid)))
+        # A batched leaf carries no output: finalizeLeaf takes it with its proof against P_n,
+        # from the stored answer if we have it, else rebuilt from our trace.
+        r = self.responses(rid) or Response.of_view(rid, TraceView(self.traces.trace(rid)))
         args = (*Batch.of_claim(claim).leaf(rid).args(), r.output, r.output_proof)
         return Call("escrow", "finalizeLeaf", args)
