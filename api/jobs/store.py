@@ -12,28 +12,21 @@ Usage::
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import String, Text, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from api.errors import NotFoundError, StoreBusyError, StoreError
+from api.errors import NotFoundError, StoreError
+from api.jobs.txn import TRANSIENT, Transactions
 from verinfer.db import Synchronous, UtcDateTime, make_engine
 
 __all__ = ["TRANSIENT", "Job", "JobStore", "Status"]
 
-T = TypeVar("T")
-# Lock contention, a dropped connection or an exhausted pool pass; they are retried. Any other
-# database error is a bug or a broken store and surfaces at once.
-TRANSIENT = (OperationalError, PoolTimeout)
 
 Status = Literal["pending", "proving", "done", "failed"]
 
@@ -89,13 +82,7 @@ def _to_job(row: _JobRow) -> Job:
 
 
 class JobStore:
-    """CRUD over jobs; every write is committed before the call returns.
-
-    Writes from this process go through one lock (SQLite has one writer; serialising them here
-    avoids its immediate "database is locked" when two deferred transactions both upgrade), and
-    a write that still meets a lock held elsewhere is retried for ``retry_s`` seconds before it
-    raises StoreBusyError (HTTP 503 with Retry-After): a request is never half-accepted.
-    """
+    """CRUD over jobs; every write is committed before the call returns (``api.jobs.txn``)."""
 
     def __init__(
         self,
@@ -106,7 +93,6 @@ class JobStore:
         synchronous: Synchronous = "full",
     ) -> None:
         self.retry_s, self.synchronous = retry_s, synchronous
-        self._write_lock = threading.Lock()
         try:
             self.engine = make_engine(url, busy_timeout_s, synchronous)
             _Base.metadata.create_all(self.engine)
@@ -115,32 +101,7 @@ class JobStore:
                 f"cannot open the job store at {url!r}: {exc}; "
                 "check VERINFER_DATABASE_URL and that its folder is writable"
             ) from exc
-
-    def _retrying(self, what: str, fn: Callable[[Session], T], write: bool) -> T:
-        deadline = time.monotonic() + self.retry_s
-        pause = 0.01
-        while True:
-            try:
-                return self._once(fn, write)
-            except TRANSIENT as exc:
-                if time.monotonic() + pause > deadline:
-                    raise StoreBusyError(
-                        f"the job store is busy ({what} kept failing for {self.retry_s:.0f}s: "
-                        f"{getattr(exc, 'orig', None) or exc}); retry shortly"
-                    ) from exc
-            except SQLAlchemyError as exc:
-                raise StoreError(f"job store {what} failed: {exc}") from exc
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
-
-    def _once(self, fn: Callable[[Session], T], write: bool) -> T:
-        if not write:
-            with Session(self.engine, expire_on_commit=False) as s:
-                return fn(s)
-        with self._write_lock, Session(self.engine, expire_on_commit=False) as s:
-            out = fn(s)
-            s.commit()
-            return out
+        self.tx = Transactions(self.engine, "job store", retry_s)
 
     def create(self, model: str, commitment: str, inputs: list[float], outputs: list[float]) -> Job:
         now = datetime.now(UTC)
@@ -160,11 +121,11 @@ class JobStore:
         def add(s: Session) -> None:
             s.add(row)
 
-        self._retrying("create", add, write=True)
+        self.tx.run("create", add, write=True)
         return _to_job(row)
 
     def get(self, job_id: str) -> Job:
-        row = self._retrying("read", lambda s: s.get(_JobRow, job_id), write=False)
+        row = self.tx.run("read", lambda s: s.get(_JobRow, job_id), write=False)
         if row is None:
             raise NotFoundError(
                 f"no proof job {job_id!r}; use the proof_id from the infer response's parameters"
@@ -190,7 +151,7 @@ class JobStore:
             row.error = error
             row.updated_at = datetime.now(UTC)
 
-        self._retrying("status update", update, write=True)
+        self.tx.run("status update", update, write=True)
 
     def unfinished(self) -> list[Job]:
         """Jobs accepted but not yet proven: re-queued at start-up so none is lost."""
@@ -199,4 +160,4 @@ class JobStore:
         def query(s: Session) -> list[Job]:
             return [_to_job(r) for r in s.scalars(stmt.order_by(_JobRow.created_at))]
 
-        return self._retrying("unfinished query", query, write=False)
+        return self.tx.run("unfinished query", query, write=False)

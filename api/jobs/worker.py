@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from typing import Any
 
-from api.errors import NotFoundError, OverloadedError, StoreError
+from api.errors import NotFoundError, StoreError
 from api.jobs.pool import WorkerLost, WorkerPool, follow
+from api.jobs.queue import WorkQueue
 from api.jobs.store import Job, JobStore
 from api.jobs.tasks import Outcome
 from api.logs import job_context
@@ -64,21 +64,17 @@ class JobWorker:
         self.max_queue, self.runners, self.max_attempts = max_queue, runners, max_attempts
         self.task_timeout_s = task_timeout_s
         self.metrics = metrics or Metrics(models=served)
-        self._jobs: deque[str] = deque()
-        self._cv = threading.Condition()
-        self._reserved = 0
+        self.queue = WorkQueue(max_queue, "the proving queue", "jobs")
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.running: dict[str, float] = {}  # job id -> time.monotonic() it started
         self.restarts = 0  # runner loops restarted after a crash
         self.lost = 0  # worker processes that died under a job
         self.on_finish: list[Callable[[str, str, float], None]] = []  # (model, status, seconds)
-        self.metrics.watch_queue(lambda: len(self._jobs), lambda: len(self.running))
+        self.metrics.watch_queue(lambda: len(self.queue), lambda: len(self.running))
 
     def start(self) -> None:
-        with self._cv:
-            queued = set(self._jobs)
-            self._jobs.extend(j.id for j in self.store.unfinished() if j.id not in queued)
+        self.queue.extend(j.id for j in self.store.unfinished())
         self._stopping.clear()
         self.pool.start()
         self._threads = [
@@ -91,8 +87,7 @@ class JobWorker:
     def stop(self, timeout: float = 30.0) -> None:
         # Jobs still queued or running stay "pending"/"proving" in the store: re-queued at start.
         self._stopping.set()
-        with self._cv:
-            self._cv.notify_all()
+        self.queue.wake_all()
         for t in self._threads:
             t.join(timeout)
         self._threads = []
@@ -112,46 +107,29 @@ class JobWorker:
 
     def reserve(self) -> None:
         """Hold a queue slot for a request about to be persisted; OverloadedError when full."""
-        with self._cv:
-            if len(self._jobs) + self._reserved >= self.max_queue:
-                raise OverloadedError(
-                    f"the proving queue is full ({self.max_queue} jobs); retry shortly"
-                )
-            self._reserved += 1
+        self.queue.reserve()
 
     def release(self) -> None:
         """Give back a slot whose request was not persisted."""
-        with self._cv:
-            self._reserved -= 1
+        self.queue.release()
 
     def submit(self, job_id: str) -> None:
         """Queue a persisted job, consuming the slot ``reserve`` held for it."""
-        with self._cv:
-            self._reserved = max(0, self._reserved - 1)
-            self._jobs.append(job_id)
-            self._cv.notify()
+        self.queue.put(job_id, reserved=True)
 
     def queue_position(self, job_id: str) -> int:
-        """0 while running, n when n jobs are ahead, -1 when not queued."""
-        if job_id in self.running:
-            return 0
-        with self._cv:
-            items = list(self._jobs)
-        return items.index(job_id) + 1 if job_id in items else -1
+        """0 while running, n when it is n-th in line, -1 when not queued."""
+        return 0 if job_id in self.running else self.queue.position(job_id)
 
     def started_at(self, job_id: str) -> float | None:
         """When the job started running (time.monotonic()), if it is running."""
         return self.running.get(job_id)
 
     def _next(self) -> str | None:
-        with self._cv:
-            while not self._jobs and not self._stopping.is_set():
-                self._cv.wait(1.0)
-            if self._stopping.is_set():
-                return None
-            job_id = self._jobs.popleft()
+        job_id = self.queue.take(self._stopping)
+        if job_id is not None:
             self.running[job_id] = time.monotonic()
-            return job_id
+        return job_id
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -163,8 +141,7 @@ class JobWorker:
             except BaseException:  # the loop must outlive any bug: log it, requeue, go on
                 log.exception("job runner loop crashed; restarting it")
                 self.restarts += 1
-                with self._cv:
-                    self._jobs.extendleft(current)
+                self.queue.put_front(current)
                 time.sleep(RETRY_PAUSE_S)
             finally:
                 for job_id in current:

@@ -19,13 +19,13 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from api.errors import OverloadedError, StoreError
+from api.errors import StoreError
 from api.jobs import JobStore, JobWorker, Outcome, WorkerLost, WorkerPool
 from api.jobs.pool import follow
+from api.jobs.queue import WorkQueue
 from api.metrics import Metrics
 from api.modes.executor import TracedClaim
 from api.modes.store import ClaimRecord, ClaimStore
@@ -64,9 +64,7 @@ class ClaimService:
         self.cards = dict(cards or {})
         self.link, self.max_queue, self.runners, self.attempts = link, max_queue, runners, attempts
         self.fulfiller: Fulfiller | None = None
-        self._queue: deque[str] = deque()
-        self._reserved = 0
-        self._cv = threading.Condition()
+        self.queue = WorkQueue(max_queue, "the tracing queue", "claims")
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.running: set[str] = set()  # claim ids being traced now
@@ -104,9 +102,7 @@ class ClaimService:
     def start(self) -> None:
         """Re-queue unfinished traces, start the runners and (with a chain) the fulfiller."""
         self._stopping.clear()
-        with self._cv:
-            queued = set(self._queue)
-            self._queue.extend(r.id for r in self.store.in_stage("tracing") if r.id not in queued)
+        self.queue.extend(r.id for r in self.store.in_stage("tracing"))
         self._threads = [
             threading.Thread(target=self._supervise, name=f"trace-runner-{i}", daemon=True)
             for i in range(self.runners)
@@ -121,8 +117,7 @@ class ClaimService:
     def stop(self, timeout: float = 30.0) -> None:
         # Rows stay in their stage: the next start carries on from them.
         self._stopping.set()
-        with self._cv:
-            self._cv.notify_all()
+        self.queue.wake_all()
         for t in self._threads:
             # The fulfiller may be waiting on a receipt: its transaction is written ahead, so
             # leaving it (a daemon thread) loses nothing; the next start settles it.
@@ -143,38 +138,21 @@ class ClaimService:
         """
         tracing = rec.stage == "tracing"
         if tracing:
-            self._reserve()
+            self.queue.reserve()
         try:
             # A flood of answers must wait, not queue unbounded work and spending.
             saved = self.store.create(rec, unposted_limit=self.max_queue)
         except BaseException:
             if tracing:
-                self._release()
+                self.queue.release()
             raise
         if tracing:
             self.enqueue(saved.id, reserved=True)
         return saved
 
-    def _reserve(self) -> None:
-        with self._cv:
-            if len(self._queue) + self._reserved >= self.max_queue:
-                raise OverloadedError(
-                    f"the tracing queue is full ({self.max_queue} claims); retry shortly"
-                )
-            self._reserved += 1
-
-    def _release(self) -> None:
-        with self._cv:
-            self._reserved = max(0, self._reserved - 1)
-
     def enqueue(self, claim_id: str, reserved: bool = False) -> None:
         """Queue a persisted row in ``tracing`` (the fulfiller's rows, and admitted ones)."""
-        with self._cv:
-            if reserved:
-                self._reserved = max(0, self._reserved - 1)
-            if claim_id not in self._queue:
-                self._queue.append(claim_id)
-            self._cv.notify()
+        self.queue.put(claim_id, reserved)
 
     # ---- tracing ----
 
@@ -187,14 +165,10 @@ class ClaimService:
                 self._stopping.wait(RETRY_PAUSE_S)
 
     def _next(self) -> str | None:
-        with self._cv:
-            while not self._queue and not self._stopping.is_set():
-                self._cv.wait(1.0)
-            if self._stopping.is_set():
-                return None
-            claim_id = self._queue.popleft()
+        claim_id = self.queue.take(self._stopping)
+        if claim_id is not None:
             self.running.add(claim_id)
-            return claim_id
+        return claim_id
 
     def _loop(self) -> None:
         while (claim_id := self._next()) is not None:
@@ -202,8 +176,7 @@ class ClaimService:
                 self._trace(claim_id)
             except StoreError as exc:  # put it back: the store will answer again
                 log.warning("claim store unavailable (%s); retrying", exc)
-                with self._cv:
-                    self._queue.appendleft(claim_id)
+                self.queue.put_front([claim_id])
                 self._stopping.wait(RETRY_PAUSE_S)
             finally:
                 self.running.discard(claim_id)
@@ -270,8 +243,4 @@ class ClaimService:
 
     def queue_position(self, claim_id: str) -> int:
         """0 while tracing, n when n - 1 traces are ahead of it, -1 when not queued."""
-        if claim_id in self.running:
-            return 0
-        with self._cv:
-            items = list(self._queue)
-        return items.index(claim_id) + 1 if claim_id in items else -1
+        return 0 if claim_id in self.running else self.queue.position(claim_id)

@@ -23,11 +23,8 @@ Usage::
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -36,8 +33,8 @@ from sqlalchemy import BigInteger, Engine, LargeBinary, String, Text, func, insp
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from api.errors import OverloadedError, StoreBusyError, StoreError
-from api.jobs.store import TRANSIENT
+from api.errors import OverloadedError, StoreError
+from api.jobs.txn import Transactions
 from disputes.game.batch import Response
 from verinfer.db import Synchronous, UtcDateTime, make_engine
 
@@ -188,33 +185,13 @@ class ClaimStore:
         synchronous: Synchronous = "full",
     ) -> None:
         self.retry_s, self.synchronous = retry_s, synchronous
-        # SQLite has one writer; serialising this process's writes avoids the immediate
-        # "database is locked" of two deferred transactions upgrading at once (as JobStore).
-        self._write_lock = threading.Lock()
         try:
             self.engine = make_engine(url, busy_timeout_s, synchronous)
             _Base.metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the claim store at {url!r}: {exc}") from exc
-
-    def _run(self, what: str, fn: Callable[[Session], T], write: bool = False) -> T:
-        deadline, pause = time.monotonic() + self.retry_s, 0.01
-        while True:
-            try:
-                with self._lock(write), Session(self.engine, expire_on_commit=False) as s:
-                    out = fn(s)
-                    s.commit()
-                    return out
-            except IntegrityError as exc:
-                raise DuplicateRequest(f"claim store {what}: {exc.orig}") from exc
-            except TRANSIENT as exc:
-                if time.monotonic() + pause > deadline:
-                    raise StoreBusyError(f"the claim store is busy ({what}): {exc}") from exc
-            except SQLAlchemyError as exc:
-                raise StoreError(f"claim store {what} failed: {exc}") from exc
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+        self.tx = Transactions(self.engine, "claim store", retry_s, _duplicate)
 
     def assign_batch(self, claim_ids: Sequence[str], key: str) -> list[ClaimRecord]:
         """Mark the ``ready`` rows of no batch yet as members of batch ``key``, in one transaction.
@@ -230,10 +207,7 @@ class ClaimStore:
                 row.batch_key, row.updated_at = key, datetime.now(UTC)
             return free
 
-        return [_record(r) for r in self._run("batch", mark, write=True)]
-
-    def _lock(self, write: bool) -> AbstractContextManager[Any]:
-        return self._write_lock if write else nullcontext()
+        return [_record(r) for r in self.tx.run("batch", mark, write=True)]
 
     def create(self, rec: ClaimRecord, unposted_limit: int | None = None) -> ClaimRecord:
         """Insert ``rec``; DuplicateRequest when its request id already has a row.
@@ -252,17 +226,17 @@ class ClaimStore:
                 )
             s.add(row)
 
-        self._run("create", insert, write=True)
+        self.tx.run("create", insert, write=True)
         return replace(rec, created_at=now)
 
     def get(self, claim_id: str) -> ClaimRecord | None:
-        row = self._run("read", lambda s: s.get(_ClaimRow, claim_id))
+        row = self.tx.run("read", lambda s: s.get(_ClaimRow, claim_id))
         return _record(row) if row is not None else None
 
     def by_request(self, request_id: int) -> ClaimRecord | None:
         """The row of an on-chain request id, if any."""
         stmt = select(_ClaimRow).where(_ClaimRow.request_id == request_id)
-        row = self._run("read", lambda s: s.scalars(stmt).first())
+        row = self.tx.run("read", lambda s: s.scalars(stmt).first())
         return _record(row) if row is not None else None
 
     def update(
@@ -283,18 +257,18 @@ class ClaimStore:
             row.updated_at = datetime.now(UTC)
             return row
 
-        row = self._run("update", change, write=True)
+        row = self.tx.run("update", change, write=True)
         return _record(row) if row is not None else None
 
     def in_stage(self, *stages: Stage) -> list[ClaimRecord]:
         """Rows in any of ``stages``, oldest first."""
         stmt = select(_ClaimRow).where(_ClaimRow.stage.in_(stages)).order_by(_ClaimRow.created_at)
-        return self._run("query", lambda s: [_record(r) for r in s.scalars(stmt)])
+        return self.tx.run("query", lambda s: [_record(r) for r in s.scalars(stmt)])
 
     def count(self, *stages: Stage) -> int:
         """Rows in any of ``stages``."""
         stmt = select(func.count()).select_from(_ClaimRow).where(_ClaimRow.stage.in_(stages))
-        return int(self._run("count", lambda s: s.scalar(stmt) or 0))
+        return int(self.tx.run("count", lambda s: s.scalar(stmt) or 0))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{model: {state: rows}}: what the claims-by-state metric shows."""
@@ -302,7 +276,7 @@ class ClaimStore:
             _ClaimRow.model, _ClaimRow.state
         )
         out: dict[str, dict[str, int]] = {}
-        for model, state, n in self._run("count", lambda s: list(s.execute(stmt))):
+        for model, state, n in self.tx.run("count", lambda s: list(s.execute(stmt))):
             out.setdefault(model, {})[state] = int(n)
         return out
 
@@ -311,3 +285,7 @@ def _unposted(s: Session) -> int:
     # Each unposted claim is a transaction (and a bond) to come: admission bounds them.
     stmt = select(func.count()).select_from(_ClaimRow).where(_ClaimRow.stage.in_(UNPOSTED))
     return int(s.scalar(stmt) or 0)
+
+
+def _duplicate(exc: IntegrityError) -> StoreError:
+    return DuplicateRequest(f"claim store: {exc.orig}")

@@ -85,7 +85,7 @@ def test_a_request_meeting_a_held_lock_is_503_with_retry_after(
         assert "store is busy" in r.json()["error"]
         holder.join()
         assert client.post(URL, json=body([0.5] * 64)).status_code == 200
-    assert gw.worker._reserved == 0  # the refused request gave its queue slot back
+    assert gw.worker.queue.reserved == 0  # the refused request gave its queue slot back
 
 
 def test_store_retries_then_raises_store_busy(tmp_path: Path) -> None:
