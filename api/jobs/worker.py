@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from typing import Any
 
+from api.deferred import defer
 from api.errors import NotFoundError, StoreError
 from api.jobs.pool import WorkerLost, WorkerPool, follow
 from api.jobs.queue import WorkQueue
@@ -114,8 +115,11 @@ class JobWorker:
         self.queue.release()
 
     def submit(self, job_id: str) -> None:
-        """Queue a persisted job, consuming the slot ``reserve`` held for it."""
-        self.queue.put(job_id, reserved=True)
+        """Queue a persisted job, consuming the slot ``reserve`` held for it.
+
+        In an infer request it is queued once the answer has left (``api.deferred``).
+        """
+        defer(lambda: self.queue.put(job_id, reserved=True))
 
     def queue_position(self, job_id: str) -> int:
         """0 while running, n when it is n-th in line, -1 when not queued."""

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from api.deferred import defer
 from api.errors import StoreError
 from api.jobs import JobStore, JobWorker, Outcome, WorkerLost, WorkerPool
 from api.jobs.pool import follow
@@ -146,8 +147,8 @@ class ClaimService:
             if tracing:
                 self.queue.release()
             raise
-        if tracing:
-            self.enqueue(saved.id, reserved=True)
+        if tracing:  # once the answer has left (api.deferred): the runner then wakes
+            defer(lambda: self.enqueue(saved.id, reserved=True))
         return saved
 
     def enqueue(self, claim_id: str, reserved: bool = False) -> None:

@@ -2,14 +2,19 @@
 
 The body is read raw, never through a body model: Triton's client sends no Content-Type, and
 decoding is bounded (size, depth) in ``api.oip``. The work runs in a thread so that the event
-loop keeps answering while a model predicts.
+loop keeps answering while a model predicts; the background work it queues is handed over once
+the answer has been written (``api.deferred``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
+from api.deferred import Deferred, collecting
 from api.deps import GatewayDep
 from api.inference import RawInfer, run_inference
 from api.oip.binary import HEADER_LENGTH
@@ -30,9 +35,32 @@ async def infer(name: str, request: Request, gw: GatewayDep) -> Response:
             header_length=request.headers.get(HEADER_LENGTH),
             content_encoding=request.headers.get("content-encoding"),
         )
-        answer = await run_in_threadpool(run_inference, gw, name, raw)
+        with collecting() as later:
+            try:
+                answer = await run_in_threadpool(run_inference, gw, name, raw)
+            except BaseException:
+                later.run()  # what was persisted before the failure is queued all the same
+                raise
     headers = {} if answer.header_length is None else {HEADER_LENGTH: str(answer.header_length)}
-    return Response(answer.body, media_type=answer.content_type, headers=headers)
+    return _ThenResponse(answer.body, media_type=answer.content_type, headers=headers, then=later)
+
+
+class _ThenResponse(Response):
+    """A response that hands over its request's deferred work once its last byte is written.
+
+    Not a background task: those are skipped when the client has gone, and the work was
+    accepted. Not a loop callback: the loop runs those between the header and body writes.
+    """
+
+    def __init__(self, *args: Any, then: Deferred, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.then = then
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.then.run()
 
 
 add_model_route(
