@@ -21,8 +21,7 @@ from contracts.clients import EscrowClient, RegistryClient
 from contracts.errors import ContractRevert
 from contracts.game_client import GameClient
 from contracts.signer import Signer
-from disputes.commitments import merkle
-from disputes.game.encoding import input_bytes, output_bytes
+from disputes.game.claims import claim_of, request_input
 from disputes.game.local import read_state
 from disputes.game.register import register_program
 from disputes.game.solver import Role, next_move, role_to_move
@@ -70,14 +69,11 @@ def _minilm() -> tuple[Program, Trace]:
     return program, trace(program, {"input_ids": ids, "attention_mask": mask})
 
 
-def _claim(o: Optimistic, tr: Trace, view: TraceView, model_id: int) -> int:
+def _claim(o: Optimistic, view: TraceView, model_id: int) -> int:
     """The client's request and the provider's bonded claim of ``view``'s run."""
-    p = tr.program
-    rid = o.escrow(o.client).request_optimistic(model_id, input_bytes(p, tr.inputs), FEE_WEI)
-    out = p.output_slot - p.first_step_slot
-    output = output_bytes(view.rows(out).reshape(p.steps[out].shape))
-    proof = merkle.checkpoint_proof(view.slot_roots(), p.n_slots, p.output_slot)
-    o.escrow(o.provider).claim(rid, output, view.point(len(p.steps)), proof, BOND_WEI)
+    rid = o.escrow(o.client).request_optimistic(model_id, request_input(view), FEE_WEI)
+    c = claim_of(view)
+    o.escrow(o.provider).claim(rid, c.output, c.final_checkpoint, c.output_proof, BOND_WEI)
     return rid
 
 
@@ -143,7 +139,7 @@ def _caught(o: Optimistic, watcher: Watcher, tr: Trace, model_id: int, n: Any) -
         "bond": game.credits(o.watcher.address),
         "burned": esc.burned(),
     }
-    rid = _claim(o, tr, cheat, model_id)
+    rid = _claim(o, cheat, model_id)
     n.step(
         "minilm-l6: a cheating provider claims a wrong embedding with a bond",
         request_id=rid,
@@ -169,14 +165,13 @@ def _caught(o: Optimistic, watcher: Watcher, tr: Trace, model_id: int, n: Any) -
 
 
 def _honest(o: Optimistic, watcher: Watcher, tr: Trace, model_id: int, n: Any) -> None:
-    rid = _claim(o, tr, TraceView(tr), model_id)
+    view = TraceView(tr)
+    rid = _claim(o, view, model_id)
     report = watcher.poll()
     opened = o.game().games_of(rid)
     o.node.increase_time(o.dep.challenge_window + 1)
     before = o.escrow().credits(o.provider.address)
-    p = tr.program
-    y = output_bytes(tr.tensor(p.output_slot - p.first_step_slot))
-    o.escrow(o.client).finalize(rid, y)
+    o.escrow(o.client).finalize(rid, claim_of(view).output)
     n.step(
         "minilm-l6: an honest claim passes the watcher's check and is paid after the window",
         request_id=rid,

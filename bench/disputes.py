@@ -86,22 +86,18 @@ def _register(c: Chain, program: Any, tag: int) -> int:
     return register_program(reg, program, bytes([tag]) * 32, FEE, BOND)
 
 
-def _claim(c: Chain, tr: Any, view: Any, model_id: int) -> tuple[int, dict[str, int]]:
+def _claim(c: Chain, view: Any, model_id: int) -> tuple[int, dict[str, int]]:
     """Request and claim from ``view``; the request's and the claim's gas."""
     from contracts.clients import EscrowClient
-    from disputes.commitments import merkle
-    from disputes.game.encoding import input_bytes, output_bytes
+    from disputes.game.claims import claim_of, request_input
 
-    p = tr.program
     rid = EscrowClient(c.w3, c.dep.escrow, c.client).request_optimistic(
-        model_id, input_bytes(p, tr.inputs), FEE
+        model_id, request_input(view), FEE
     )
     gas = {"request": c.last_gas()}
-    out = p.output_slot - p.first_step_slot
-    output = output_bytes(view.rows(out).reshape(p.steps[out].shape))
-    proof = merkle.checkpoint_proof(view.slot_roots(), p.n_slots, p.output_slot)
+    claim = claim_of(view)
     tx = EscrowClient(c.w3, c.dep.escrow, c.provider).claim(
-        rid, output, view.point(len(p.steps)), proof, BOND
+        rid, claim.output, claim.final_checkpoint, claim.output_proof, BOND
     )
     gas["claim"] = tx.gas_used
     return rid, gas
@@ -116,7 +112,7 @@ def _game(c: Chain, tr: Any, cheat: Any, model_id: int) -> dict[str, Any]:
     from disputes.game.view import TraceView
     from disputes.osp.osp import start_data
 
-    rid, _ = _claim(c, tr, cheat, model_id)
+    rid, _ = _claim(c, cheat, model_id)
     mine, data = TraceView(tr), start_data(tr.program)
     t0 = time.perf_counter()
     gid = GameClient(c.w3, c.dep.game, c.watcher).open(
@@ -157,7 +153,7 @@ def _cheat(tr: Any) -> Any:
 def optimistic(node: Any, traces: dict[str, Any]) -> dict[str, Any]:
     """Games at the default arity, MiniLM at every arity, and an honest claim's lifecycle."""
     from contracts.clients import EscrowClient
-    from disputes.game.encoding import output_bytes
+    from disputes.game.claims import claim_of
     from disputes.game.view import TraceView
 
     out: dict[str, Any] = {"games": {}, "arity": {}, "honest": {}}
@@ -172,10 +168,10 @@ def optimistic(node: Any, traces: dict[str, Any]) -> dict[str, Any]:
             if k == 16:
                 out["games"][name] = result
                 model_id = _register(c, tr.program, tag + 10)
-                rid, gas = _claim(c, tr, TraceView(tr), model_id)
+                honest = TraceView(tr)
+                rid, gas = _claim(c, honest, model_id)
                 node.increase_time(c.dep.challenge_window + 1)
-                p = tr.program
-                y = output_bytes(tr.tensor(p.output_slot - p.first_step_slot))
+                y = claim_of(honest).output
                 gas["finalize"] = (
                     EscrowClient(c.w3, c.dep.escrow, c.watcher).finalize(rid, y).gas_used
                 )

@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from api.backends import Tensors
 from api.errors import BadRequestError
-from disputes.commitments import merkle
 from disputes.errors import BoundsError, ExecutionInputError
 from disputes.execution.executor import ArrayIn, load_program, run
-from disputes.game.encoding import input_bytes, inputs_from_bytes, output_bytes
+from disputes.game.claims import TracedClaim, claim_of
+from disputes.game.encoding import input_bytes, inputs_from_bytes
 from disputes.game.view import TraceView, View
 from disputes.program.ir import Program
 from disputes.tracing.trace import Trace, trace
@@ -36,51 +35,11 @@ from models.card import ModelCard
 from models.registry import Registry
 from verinfer.errors import VerinferError
 
+# TracedClaim and claim_of live in disputes.game.claims (one builder for every claimant);
+# the gateway's modules import them from here.
 __all__ = ["ExecutorBackend", "TracedClaim", "claim_of", "serve_on_one_blas_thread"]
 
 ViewOf = Callable[[Trace], View]
-
-
-@dataclass(frozen=True)
-class TracedClaim:
-    """What a claim posts: the be32 output, ``P_n``, the output slot's proof, the output root."""
-
-    output: bytes
-    final_checkpoint: bytes
-    output_proof: list[bytes]
-    output_root: bytes
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain data (it crosses the worker process boundary)."""
-        return {
-            "output": self.output.hex(),
-            "final_checkpoint": "0x" + self.final_checkpoint.hex(),
-            "output_proof": ["0x" + p.hex() for p in self.output_proof],
-            "output_root": "0x" + self.output_root.hex(),
-        }
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> TracedClaim:
-        return cls(
-            bytes.fromhex(doc["output"]),
-            _hex(doc["final_checkpoint"]),
-            [_hex(p) for p in doc["output_proof"]],
-            _hex(doc["output_root"]),
-        )
-
-
-def _hex(value: str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x"))
-
-
-def claim_of(view: View) -> TracedClaim:
-    """The claim of the run ``view`` stands for (honest or, in tests, a cheat)."""
-    p = view.program
-    out = p.output_slot - p.first_step_slot
-    rows = view.rows(out).reshape(p.steps[out].shape)
-    roots = view.slot_roots()  # type: ignore[attr-defined]  # TraceView and its cheats
-    proof = merkle.checkpoint_proof(roots, p.n_slots, p.output_slot)
-    return TracedClaim(output_bytes(rows), view.point(len(p.steps)), proof, roots[p.output_slot])
 
 
 def serve_on_one_blas_thread() -> None:

@@ -1,6 +1,6 @@
 """The optimistic game's party logic: bytes for the contracts (``encoding``), what a party
-answers from (``view``: the honest ``TraceView`` and the cheating views tests play) and the
-pure move solver (``solver.next_move``).
+answers from (``view``: the honest ``TraceView`` and the cheating views tests play), what a
+claim of a view posts (``claims.claim_of``) and the pure move solver (``solver.next_move``).
 
 Imports ``disputes.osp``, ``disputes.tracing``, ``disputes.commitments`` and the chain-free
 mirrors of ``contracts.game_client`` (``Phase``, ``GameInfo``). Modules that talk to a chain
@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from disputes.game.batch import Batch, BatchBuilder, Response, leaf_hash
+from disputes.game.claims import TracedClaim, claim_of, request_input
 from disputes.game.encoding import (
     input_bytes,
     input_roots,
@@ -58,9 +59,11 @@ __all__ = [
     "Role",
     "TouchesEarlierSlot",
     "TraceView",
+    "TracedClaim",
     "View",
     "WideLeaf",
     "WrongStepCount",
+    "claim_of",
     "element_of",
     "input_bytes",
     "input_roots",
@@ -72,6 +75,7 @@ __all__ = [
     "next_move",
     "output_bytes",
     "positions",
+    "request_input",
     "role_to_move",
     "start_hash",
 ]

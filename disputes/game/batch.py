@@ -32,7 +32,7 @@ from eth_hash.auto import keccak
 from contracts.records import BatchClaim, LeafProof
 from disputes.commitments import merkle
 from disputes.errors import AgentError
-from disputes.game.encoding import output_bytes
+from disputes.game.claims import TracedClaim, claim_of
 from disputes.game.view import View
 
 __all__ = [
@@ -70,12 +70,15 @@ class Response:
 
         Usage: ``Response.of_view(rid, TraceView(tr))``
         """
-        p = view.program
-        out = p.output_slot - p.first_step_slot
-        rows = view.rows(out).reshape(p.steps[out].shape)
-        roots = view.slot_roots()  # type: ignore[attr-defined]  # TraceView and its cheats
-        proof = merkle.checkpoint_proof(roots, p.n_slots, p.output_slot)
-        return cls(request_id, view.point(len(p.steps)), output_bytes(rows), proof)
+        return cls.of_claim(request_id, claim_of(view))
+
+    @classmethod
+    def of_claim(cls, request_id: int, claim: TracedClaim) -> Response:
+        """The response that posts ``claim`` as leaf ``request_id`` of a batch.
+
+        Usage: ``Response.of_claim(rid, claim_of(TraceView(tr)))``
+        """
+        return cls(request_id, claim.final_checkpoint, claim.output, claim.output_proof)
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import numpy as np
 import pytest
 
 from contracts.clients import RequestStatus
 from contracts.game_client import GameClient, Reason
 from disputes.commitments import merkle
 from disputes.execution.executor import load_program
-from disputes.game.encoding import input_bytes, input_roots, output_bytes
+from disputes.game.claims import claim_of, request_input
+from disputes.game.encoding import input_roots
 from disputes.game.local import PlayRecord, honest, play_local
 from disputes.game.solver import Role
 from disputes.game.view import CorruptOutput, CorruptStep, TraceView
 from disputes.osp.osp import start_data
-from disputes.program.ir import Program
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
 from tests.contracts.optimistic_fixture import FEE, MIN_BOND, register_program
@@ -61,12 +60,10 @@ def corruptions(tr: Trace) -> list[tuple[int, int, int]]:
     return out
 
 
-def _claim(env: Env, program: Program, tr: Trace, view: TraceView, model_id: int) -> int:
-    rid = env.escrow(env.client).request_optimistic(model_id, input_bytes(program, tr.inputs), FEE)
-    out_step = program.output_slot - program.first_step_slot
-    output = output_bytes(view.rows(out_step).reshape(program.steps[out_step].shape))
-    proof = merkle.checkpoint_proof(view.slot_roots(), program.n_slots, program.output_slot)
-    env.escrow(env.provider).claim(rid, output, view.point(len(program.steps)), proof, MIN_BOND)
+def _claim(env: Env, view: TraceView, model_id: int) -> int:
+    rid = env.escrow(env.client).request_optimistic(model_id, request_input(view), FEE)
+    c = claim_of(view)
+    env.escrow(env.provider).claim(rid, c.output, c.final_checkpoint, c.output_proof, MIN_BOND)
     return rid
 
 
@@ -104,7 +101,7 @@ def test_every_sampled_corruption_loses_and_the_client_is_refunded(env: Env, min
     lost: list[tuple[int, str, Any]] = []
     for k, (step, row, col) in enumerate(corruptions(minilm)):
         cheat = CorruptStep(minilm, step, row, col, delta=1 + k)
-        rid = _claim(env, p, minilm, cheat, model_id)
+        rid = _claim(env, cheat, model_id)
         before_game = game.credits(env.other.address)
         before_escrow = escrow.credits(env.other.address)
         client_before = escrow.credits(env.client.address)
@@ -128,14 +125,13 @@ def test_a_wrong_embedding_loses_and_an_honest_claim_is_paid(env: Env, minilm: T
     p = minilm.program
     model_id = register_program(env.registry(env.provider), p, b"\x0c" * 32)
     cheat = CorruptOutput(minilm, 0, 17, -3)
-    rid = _claim(env, p, minilm, cheat, model_id)
+    rid = _claim(env, cheat, model_id)
     rec = _game(env, minilm, rid, cheat)
     assert rec.resolution is not None and rec.resolution.winner == env.other.address
-    honest_rid = _claim(env, p, minilm, TraceView(minilm), model_id)
+    honest_view = TraceView(minilm)
+    honest_rid = _claim(env, honest_view, model_id)
     env.node.increase_time(env.dep.challenge_window + 1)
     before = env.escrow().credits(env.provider.address)
-    out_step = p.output_slot - p.first_step_slot
-    output = output_bytes(np.asarray(minilm.tensor(out_step)))
-    env.escrow(env.other).finalize(honest_rid, output)
+    env.escrow(env.other).finalize(honest_rid, claim_of(honest_view).output)
     assert env.escrow().get_request(honest_rid).status == RequestStatus.FULFILLED
     assert env.escrow().credits(env.provider.address) - before == FEE + MIN_BOND

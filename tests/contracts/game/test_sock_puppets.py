@@ -16,8 +16,8 @@ import pytest
 from contracts.clients import RequestStatus
 from contracts.game_client import GameClient, Phase
 from contracts.signer import Signer
-from disputes.commitments import merkle
-from disputes.game.encoding import input_roots, output_bytes
+from disputes.game.claims import claim_of
+from disputes.game.encoding import input_roots
 from disputes.game.local import honest, play_local, read_state
 from disputes.game.solver import Role, next_move
 from disputes.game.view import CorruptOutput, TraceView
@@ -45,10 +45,8 @@ def _wrong_claim(env: Env, case: Case) -> tuple[int, CorruptOutput]:
     cheat = CorruptOutput(case.trace, 0, 3, 5)
     model_id = register_program(env.registry(env.provider), p)
     rid = env.escrow(env.client).request_optimistic(model_id, case.input, FEE)
-    out = p.output_slot - p.first_step_slot
-    output = output_bytes(cheat.rows(out).reshape(p.steps[out].shape))
-    proof = merkle.checkpoint_proof(cheat.slot_roots(), p.n_slots, p.output_slot)
-    env.escrow(env.provider).claim(rid, output, cheat.point(len(p.steps)), proof, MIN_BOND)
+    c = claim_of(cheat)
+    env.escrow(env.provider).claim(rid, c.output, c.final_checkpoint, c.output_proof, MIN_BOND)
     return rid, cheat
 
 
