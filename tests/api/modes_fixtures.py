@@ -25,6 +25,7 @@ from api.modes import ClaimService, ExecutorBackend
 from contracts.bindings import Deployment
 from contracts.clients import RegistryClient
 from contracts.signer import Signer
+from disputes.game.encoding import input_bytes
 from disputes.game.register import register_program
 from disputes.game.store import GameStore
 from models.card import ModelCard
@@ -48,6 +49,11 @@ class MiniLM:
     @property
     def inputs(self) -> dict[str, np.ndarray]:
         return {"input_ids": self.ids, "attention_mask": self.mask}
+
+    @property
+    def data(self) -> bytes:
+        """The be32 input bytes an optimistic request on `inputs` carries."""
+        return input_bytes(self.backend.program, self.inputs)
 
 
 class GatedBackend(ExecutorBackend):
@@ -123,6 +129,22 @@ def register_minilm(env: Env, owner: Signer, m: MiniLM, bond: int = BOND) -> int
     reg = RegistryClient(env.w3, env.dep.registry, owner)
     commitment = bytes.fromhex(m.card.commitment.removeprefix("0x"))
     return register_program(reg, m.backend.program, commitment, FEE, bond)
+
+
+def minilm_on_chain(env: Env, m: MiniLM, tmp: Path, **options: Any) -> tuple[int, Gateway]:
+    """MiniLM registered by the provider and a gateway claiming it on chain; (model id, gateway).
+
+    Example: ``mid, gw = minilm_on_chain(env, minilm, tmp_path, batch_size=4)``
+    """
+    mid = register_minilm(env, env.provider, m)
+    cards = {"minilm-l6": m.card}
+    link = link_for(env, env.provider, tmp, cards)
+    return mid, make_gateway(tmp, {"minilm-l6": m.backend}, cards, link, **options)
+
+
+def paid_request(env: Env, model_id: int, m: MiniLM) -> int:
+    """The client's paid optimistic request on MiniLM's input; its request id."""
+    return env.escrow(env.client).request_optimistic(model_id, m.data, FEE)
 
 
 def wait_until(fn: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:

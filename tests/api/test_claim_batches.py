@@ -19,18 +19,17 @@ from api.modes.store import ClaimRecord, ClaimStore
 from contracts.clients import batch_claim_of
 from contracts.records import RequestStatus
 from disputes.game.batch import Batch
-from disputes.game.encoding import input_bytes
+from disputes.tracing.trace import Trace
 from tests.api.modes_fixtures import (
     BOND,
     MiniLM,
     claim_in,
-    link_for,
-    make_gateway,
     minilm,
-    register_minilm,
+    minilm_on_chain,
+    paid_request,
     wait_until,
 )
-from tests.contracts.conftest import FEE, Env, anvil, chain_env, env
+from tests.contracts.conftest import Env, anvil, chain_env, env
 from verinfer.errors import VerinferError
 
 __all__ = ["anvil", "chain_env", "env", "minilm"]  # fixtures used by name
@@ -42,14 +41,8 @@ N = 4
 def test_four_answers_are_one_batch_shown_per_leaf_and_all_finalized(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    link = link_for(env, env.provider, tmp_path, cards)
-    gw = make_gateway(
-        tmp_path, {"minilm-l6": minilm.backend}, cards, link, batch_size=N, batch_wait_s=3600.0
-    )
-    data = input_bytes(minilm.backend.program, minilm.inputs)
-    rids = [env.escrow(env.client).request_optimistic(mid, data, FEE) for _ in range(N)]
+    mid, gw = minilm_on_chain(env, minilm, tmp_path, batch_size=N, batch_wait_s=3600.0)
+    rids = [paid_request(env, mid, minilm) for _ in range(N)]
     esc = env.escrow()
     with TestClient(create_app(gw)) as client:
         bodies = [
@@ -84,7 +77,12 @@ def test_four_answers_are_one_batch_shown_per_leaf_and_all_finalized(
     env.node.increase_time(env.dep.challenge_window + 1)
     reran: list[int] = []
     traces = f.watcher.traces
-    traces.trace = lambda rid: reran.append(rid) or type(traces).trace(traces, rid)  # type: ignore[method-assign]
+
+    def traced(request_id: int) -> Trace:
+        reran.append(request_id)
+        return type(traces).trace(traces, request_id)
+
+    traces.trace = traced  # type: ignore[method-assign]
     f.poll()  # the watcher finalizes each of our leaves with finalizeLeaf
     f.poll()  # and the fulfiller sees them final
     for rid in rids:
@@ -98,14 +96,8 @@ def test_four_answers_are_one_batch_shown_per_leaf_and_all_finalized(
 def test_a_batch_that_is_not_full_waits_then_goes_alone(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    link = link_for(env, env.provider, tmp_path, cards)
-    gw = make_gateway(
-        tmp_path, {"minilm-l6": minilm.backend}, cards, link, batch_size=N, batch_wait_s=0.2
-    )
-    data = input_bytes(minilm.backend.program, minilm.inputs)
-    rid = env.escrow(env.client).request_optimistic(mid, data, FEE)
+    mid, gw = minilm_on_chain(env, minilm, tmp_path, batch_size=N, batch_wait_s=0.2)
+    rid = paid_request(env, mid, minilm)
     with TestClient(create_app(gw)) as client:
         body = wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the claim", 300)
     logs = env.escrow().contract.events.ClaimedBatch().get_logs(from_block=0)
@@ -116,16 +108,10 @@ def test_a_batch_that_is_not_full_waits_then_goes_alone(
 def test_a_batch_that_reverts_fails_only_the_request_it_can_no_longer_take(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    link = link_for(env, env.provider, tmp_path, cards)
-    gw = make_gateway(
-        tmp_path, {"minilm-l6": minilm.backend}, cards, link, batch_size=3, batch_wait_s=3600.0
-    )
+    mid, gw = minilm_on_chain(env, minilm, tmp_path, batch_size=3, batch_wait_s=3600.0)
     assert gw.claims is not None and gw.claims.fulfiller is not None
     store, f = gw.claims.store, gw.claims.fulfiller
-    data = input_bytes(minilm.backend.program, minilm.inputs)
-    a, b = (env.escrow(env.client).request_optimistic(mid, data, FEE) for _ in range(2))
+    a, b = (paid_request(env, mid, minilm) for _ in range(2))
 
     def ready(rid: int) -> ClaimRecord | None:
         rec = store.by_request(rid)

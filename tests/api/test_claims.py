@@ -17,21 +17,20 @@ from api.chain.link import state_of
 from api.deps import Gateway
 from contracts.errors import RpcError
 from contracts.records import ZERO_ADDRESS, RequestStatus
-from disputes.game.encoding import input_bytes
 from tests.api.modes_fixtures import (
     BOND,
     GatedBackend,
     MiniLM,
     claim_in,
-    link_for,
     make_gateway,
     minilm,
     minilm_body,
-    register_minilm,
+    minilm_on_chain,
+    paid_request,
     served,
     wait_until,
 )
-from tests.contracts.conftest import FEE, Env, anvil, chain_env, env
+from tests.contracts.conftest import Env, anvil, chain_env, env
 
 __all__ = ["anvil", "chain_env", "env", "minilm", "served"]  # fixtures used by name
 
@@ -126,12 +125,9 @@ def test_state_of_reads_the_escrow() -> None:
 def test_a_paid_request_is_claimed_and_its_status_has_what_a_watcher_checks(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    link = link_for(env, env.provider, tmp_path, cards)
-    gw = make_gateway(tmp_path, {"minilm-l6": minilm.backend}, cards, link)
-    data = input_bytes(minilm.backend.program, minilm.inputs)
-    rid = env.escrow(env.client).request_optimistic(mid, data, FEE)
+    mid, gw = minilm_on_chain(env, minilm, tmp_path)
+    data = minilm.data
+    rid = paid_request(env, mid, minilm)
     with TestClient(create_app(gw)) as client:
         # Nobody sent it over HTTP: the fulfiller found it in the escrow's events.
         body = wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the claim")
@@ -170,11 +166,7 @@ def test_a_paid_request_is_claimed_and_its_status_has_what_a_watcher_checks(
 def test_rpc_errors_back_off_and_the_claim_is_still_posted(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    gw = make_gateway(
-        tmp_path, {"minilm-l6": minilm.backend}, cards, link_for(env, env.provider, tmp_path, cards)
-    )
+    mid, gw = minilm_on_chain(env, minilm, tmp_path)
     assert gw.claims is not None and gw.claims.fulfiller is not None
     outbox = gw.claims.fulfiller.sender.outbox
     real, calls = outbox.settle_in_flight, []
@@ -186,9 +178,7 @@ def test_rpc_errors_back_off_and_the_claim_is_still_posted(
         return real()
 
     outbox.settle_in_flight = node_away_twice  # type: ignore[method-assign]
-    rid = env.escrow(env.client).request_optimistic(
-        mid, input_bytes(minilm.backend.program, minilm.inputs), FEE
-    )
+    rid = paid_request(env, mid, minilm)
     with TestClient(create_app(gw)) as client:
         body = wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the claim")
     assert len(calls) > 2 and body["error"] is None  # two failed passes, then it carried on
@@ -198,10 +188,7 @@ def test_rpc_errors_back_off_and_the_claim_is_still_posted(
 def test_without_self_requests_an_unpaid_answer_stays_local_and_a_paid_one_is_claimed(
     env: Env, minilm: MiniLM, tmp_path: Path
 ) -> None:
-    mid = register_minilm(env, env.provider, minilm)
-    cards = {"minilm-l6": minilm.card}
-    link = link_for(env, env.provider, tmp_path, cards)
-    gw = make_gateway(tmp_path, {"minilm-l6": minilm.backend}, cards, link, self_request=False)
+    mid, gw = minilm_on_chain(env, minilm, tmp_path, self_request=False)
     provider = env.w3.to_checksum_address(env.provider.address)
     sent_before = env.w3.eth.get_transaction_count(provider)
     with TestClient(create_app(gw)) as client:
@@ -209,9 +196,7 @@ def test_without_self_requests_an_unpaid_answer_stays_local_and_a_paid_one_is_cl
         local = wait_until(lambda: _stage(client, unpaid, "local"), "the unpaid answer traced")
         assert local["request_id"] is None and local["claim_tx"] is None
         assert "VERINFER_SELF_REQUEST=false" in local["note"]
-        rid = env.escrow(env.client).request_optimistic(
-            mid, input_bytes(minilm.backend.program, minilm.inputs), FEE
-        )
+        rid = paid_request(env, mid, minilm)
         wait_until(claim_in(client, "minilm-l6", str(rid), "claimed"), "the paid claim")
     events = env.escrow().contract.events
     assert [int(e["args"]["requestId"]) for e in events.Claimed().get_logs(from_block=0)] == [rid]

@@ -1,5 +1,6 @@
 """Shared pieces of the optimistic-escrow tests: a MockGame deployment, real digits programs
-and traces, registration from a program, and the honest claim of a trace.
+and traces, registration from a program, and the honest claim of a trace; the fixtures
+`mock_dep`, `mlp`, `model_id` and `m` for test modules that import them by name.
 
 The escrow is tested against MockGame, which forwards `open`/`resolve` to the escrow's game
 hooks, so the escrow's side of a dispute is exercised without playing a game.
@@ -19,7 +20,7 @@ from web3 import Web3
 
 from contracts.bindings import CoreParams, Deployment, TxResult, core_error_table, deploy_core, send
 from contracts.build import load_artifact
-from contracts.clients import EscrowClient, OptimisticSpec, RegistryClient
+from contracts.clients import ZERO_ADDRESS, EscrowClient, OptimisticSpec, RegistryClient
 from contracts.errors import ContractRevert
 from contracts.signer import Signer
 from disputes.commitments import merkle
@@ -37,6 +38,7 @@ MIN_BOND = 10**16
 WINDOW = 3600
 PROVING = 1800
 MOCK_PARAMS = CoreParams(challenge_window=WINDOW, proving_window=PROVING, game_artifact="MockGame")
+NO_CALLBACK = (ZERO_ADDRESS, 0)  # the escrow's "no consumer" (the client's default too)
 
 
 @contextmanager
@@ -116,6 +118,61 @@ def digits_case(registry: Any, name: str = "digits-mlp", sample: int = 0) -> Cas
     return Case(
         program, tr, input_bytes(program, inputs), output_bytes(out), tr.checkpoint(n - 1), proof
     )
+
+
+def mock_model(chain_env: Env, dep: Deployment, program: Program) -> int:
+    """Register `program` (by the provider) as an optimistic model of the MockGame deployment."""
+    return register_program(MockEnv(chain_env, dep).registry(chain_env.provider), program)
+
+
+def requested(
+    m: MockEnv, model_id: int, case: Case, callback: tuple[str, int] = NO_CALLBACK
+) -> int:
+    """The client's paid optimistic request on `case`'s input; its request id.
+
+    Example: ``rid = requested(m, model_id, mlp)``
+    """
+    return m.escrow(m.env.client).request_optimistic(model_id, case.input, FEE, callback=callback)
+
+
+def claimed(
+    m: MockEnv,
+    model_id: int,
+    case: Case,
+    bond: int = MIN_BOND,
+    callback: tuple[str, int] = NO_CALLBACK,
+) -> int:
+    """`requested`, then the provider's honest claim with `bond`; the request id.
+
+    Example: ``rid = claimed(m, model_id, mlp)``
+    """
+    rid = requested(m, model_id, case, callback)
+    m.escrow(m.env.provider).claim(rid, case.output, case.final, case.output_proof, bond)
+    return rid
+
+
+@pytest.fixture(scope="module")
+def mock_dep(chain_env: Env) -> Deployment:
+    """A MockGame core deployment per test module."""
+    return mock_deployment(chain_env)
+
+
+@pytest.fixture(scope="module")
+def mlp(registry: Any) -> Case:
+    """The digits MLP on test image 0, with its honest claim."""
+    return digits_case(registry, "digits-mlp")
+
+
+@pytest.fixture(scope="module")
+def model_id(chain_env: Env, mock_dep: Deployment, mlp: Case) -> int:
+    """The digits MLP registered as an optimistic model of `mock_dep`."""
+    return mock_model(chain_env, mock_dep, mlp.program)
+
+
+@pytest.fixture
+def m(env: Env, mock_dep: Deployment) -> MockEnv:
+    """`mock_dep` on the per-test rolled-back chain."""
+    return MockEnv(env, mock_dep)
 
 
 def spec_of(program: Program) -> OptimisticSpec:

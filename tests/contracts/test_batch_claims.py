@@ -21,21 +21,22 @@ from tests.contracts.conftest import TIMEOUT, Env
 from tests.contracts.optimistic_fixture import (
     FEE,
     MIN_BOND,
+    NO_CALLBACK,
     WINDOW,
     Case,
     MockEnv,
     digits_case,
-    mock_deployment,
+    m,
+    mock_dep,
+    mock_model,
     register_program,
+    requested,
     reverts,
 )
 
+__all__ = ["m", "mock_dep"]  # fixtures used by name
+
 BURN_BPS = 5000
-
-
-@pytest.fixture(scope="module")
-def mock_dep(chain_env: Env) -> Deployment:
-    return mock_deployment(chain_env)
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +47,13 @@ def cases(registry: Any) -> list[Case]:
 
 @pytest.fixture(scope="module")
 def model_id(chain_env: Env, mock_dep: Deployment, cases: list[Case]) -> int:
-    reg = MockEnv(chain_env, mock_dep).registry(chain_env.provider)
-    return register_program(reg, cases[0].program)
-
-
-@pytest.fixture
-def m(env: Env, mock_dep: Deployment) -> MockEnv:
-    return MockEnv(env, mock_dep)
+    return mock_model(chain_env, mock_dep, cases[0].program)
 
 
 def _requests(
-    m: MockEnv, model_id: int, cases: list[Case], cb: tuple[str, int] | None = None
+    m: MockEnv, model_id: int, cases: list[Case], cb: tuple[str, int] = NO_CALLBACK
 ) -> list[int]:
-    esc = m.escrow(m.env.client)
-    if cb is None:
-        return [esc.request_optimistic(model_id, c.input, FEE) for c in cases]
-    return [esc.request_optimistic(model_id, c.input, FEE, callback=cb) for c in cases]
+    return [requested(m, model_id, c, cb) for c in cases]
 
 
 def _responses(rids: list[int], cases: list[Case]) -> dict[int, Response]:

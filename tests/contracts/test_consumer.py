@@ -13,43 +13,27 @@ from contracts.bindings import _base_tx, _send_raw, core_error_table, deploy, se
 from contracts.build import load_artifact
 from contracts.clients import RequestStatus
 from contracts.encoding import input_hash
-from tests.contracts.conftest import FEE, TIMEOUT, Env
+from tests.contracts.conftest import FEE, TIMEOUT
 from tests.contracts.optimistic_fixture import (
     MIN_BOND,
     WINDOW,
     Case,
     MockEnv,
-    digits_case,
-    mock_deployment,
-    register_program,
+    claimed,
+    m,
+    mlp,
+    mock_dep,
+    model_id,
     reverts,
 )
+
+__all__ = ["m", "mlp", "mock_dep", "model_id"]  # fixtures used by name
 
 INPUTS = [1, 2, 3, 4]
 OUTPUTS = [7, 8, 9]
 CALLBACK_GAS = 300_000
 MAX_CALLBACK_GAS = 1_000_000
 RECORD, REVERT, BURN = 0, 1, 2
-
-
-@pytest.fixture(scope="module")
-def mock_dep(chain_env: Env) -> Any:
-    return mock_deployment(chain_env)
-
-
-@pytest.fixture(scope="module")
-def mlp(registry: Any) -> Case:
-    return digits_case(registry, "digits-mlp")
-
-
-@pytest.fixture(scope="module")
-def opt_model(chain_env: Env, mock_dep: Any, mlp: Case) -> int:
-    return register_program(MockEnv(chain_env, mock_dep).registry(chain_env.provider), mlp.program)
-
-
-@pytest.fixture
-def m(env: Env, mock_dep: Any) -> MockEnv:
-    return MockEnv(env, mock_dep)
 
 
 def _consumer(m: MockEnv, behaviour: int = RECORD) -> Any:
@@ -78,10 +62,7 @@ def _zk_request(m: MockEnv, consumer: Any, gas: int = CALLBACK_GAS) -> int:
 
 
 def _opt_claimed(m: MockEnv, model: int, case: Case, consumer: Any, gas: int = CALLBACK_GAS) -> int:
-    cb = (consumer.address, gas)
-    rid = m.escrow(m.env.client).request_optimistic(model, case.input, FEE, callback=cb)
-    m.escrow(m.env.provider).claim(rid, case.output, case.final, case.output_proof, MIN_BOND)
-    return rid
+    return claimed(m, model, case, callback=(consumer.address, gas))
 
 
 def _failed(m: MockEnv, logs: list[Any]) -> list[Any]:
@@ -108,9 +89,9 @@ def test_a_refund_delivers_nothing(m: MockEnv) -> None:
     assert m.escrow().credits(m.env.client.address) == FEE
 
 
-def test_finalize_delivers_the_claimed_output(m: MockEnv, opt_model: int, mlp: Case) -> None:
+def test_finalize_delivers_the_claimed_output(m: MockEnv, model_id: int, mlp: Case) -> None:
     consumer = _consumer(m)
-    rid = _opt_claimed(m, opt_model, mlp, consumer)
+    rid = _opt_claimed(m, model_id, mlp, consumer)
     m.env.node.increase_time(WINDOW + 1)
     wrong = bytes([mlp.output[0] ^ 1]) + mlp.output[1:]
     for bad in (b"", wrong):  # with a callback the output must be the claimed one
@@ -120,9 +101,9 @@ def test_finalize_delivers_the_claimed_output(m: MockEnv, opt_model: int, mlp: C
     assert _state(consumer) == (rid, mlp.output, 1, True)
 
 
-def test_a_voided_claim_delivers_nothing(m: MockEnv, opt_model: int, mlp: Case) -> None:
+def test_a_voided_claim_delivers_nothing(m: MockEnv, model_id: int, mlp: Case) -> None:
     consumer = _consumer(m)
-    rid = _opt_claimed(m, opt_model, mlp, consumer)
+    rid = _opt_claimed(m, model_id, mlp, consumer)
     m.open_game(rid)
     m.resolve_game(rid, True, m.env.other.address)
     assert m.escrow().get_request(rid).status is RequestStatus.REFUNDED
@@ -131,7 +112,7 @@ def test_a_voided_claim_delivers_nothing(m: MockEnv, opt_model: int, mlp: Case) 
 
 @pytest.mark.parametrize("behaviour", [REVERT, BURN])
 def test_a_failing_consumer_does_not_block_settlement(
-    m: MockEnv, opt_model: int, mlp: Case, behaviour: int
+    m: MockEnv, model_id: int, mlp: Case, behaviour: int
 ) -> None:
     consumer = _consumer(m, behaviour)
     zk = _zk_request(m, consumer)
@@ -140,7 +121,7 @@ def test_a_failing_consumer_does_not_block_settlement(
         {"requestId": zk, "callback": consumer.address}
     ]
     assert m.escrow().is_finalized(zk) and m.escrow().credits(m.env.provider.address) == FEE
-    rid = _opt_claimed(m, opt_model, mlp, consumer)
+    rid = _opt_claimed(m, model_id, mlp, consumer)
     m.env.node.increase_time(WINDOW + 1)
     tx = m.escrow(m.env.other).finalize(rid, mlp.output)
     assert len(_failed(m, tx.logs)) == 1 and m.escrow().is_finalized(rid)
@@ -150,9 +131,9 @@ def test_a_failing_consumer_does_not_block_settlement(
     assert _state(consumer) == (0, b"", 0, False)
 
 
-def test_a_settler_cannot_starve_the_callback(m: MockEnv, opt_model: int, mlp: Case) -> None:
+def test_a_settler_cannot_starve_the_callback(m: MockEnv, model_id: int, mlp: Case) -> None:
     consumer = _consumer(m, BURN)
-    rid = _opt_claimed(m, opt_model, mlp, consumer)
+    rid = _opt_claimed(m, model_id, mlp, consumer)
     m.env.node.increase_time(WINDOW + 1)
     fn = m.escrow(m.env.other).contract.functions.finalize(rid, mlp.output)
     # Enough gas for everything but the callback's allowance: mined, and refused by name.
@@ -164,13 +145,13 @@ def test_a_settler_cannot_starve_the_callback(m: MockEnv, opt_model: int, mlp: C
     assert m.escrow().credits(m.env.provider.address) == 0
 
 
-def test_callback_gas_is_capped_at_request_time(m: MockEnv, opt_model: int, mlp: Case) -> None:
+def test_callback_gas_is_capped_at_request_time(m: MockEnv, model_id: int, mlp: Case) -> None:
     consumer = _consumer(m)
     with reverts("CallbackGasTooHigh", MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS):
         _zk_request(m, consumer, MAX_CALLBACK_GAS + 1)
     cb = (consumer.address, MAX_CALLBACK_GAS + 1)
     with reverts("CallbackGasTooHigh", MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS):
-        m.escrow(m.env.client).request_optimistic(opt_model, mlp.input, FEE, callback=cb)
+        m.escrow(m.env.client).request_optimistic(model_id, mlp.input, FEE, callback=cb)
     assert m.escrow().contract.functions.MAX_CALLBACK_GAS().call() == MAX_CALLBACK_GAS
 
 

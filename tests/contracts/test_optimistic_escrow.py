@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from eth_hash.auto import keccak
 
 from contracts.bindings import Deployment, core_error_table, send
@@ -19,43 +18,20 @@ from tests.contracts.optimistic_fixture import (
     WINDOW,
     Case,
     MockEnv,
+    claimed,
     digits_case,
-    mock_deployment,
+    m,
+    mlp,
+    mock_dep,
+    model_id,
     register_program,
+    requested,
     reverts,
 )
 
+__all__ = ["m", "mlp", "mock_dep", "model_id"]  # fixtures used by name
+
 BURN_BPS = 5000
-
-
-@pytest.fixture(scope="module")
-def mock_dep(chain_env: Env) -> Deployment:
-    return mock_deployment(chain_env)
-
-
-@pytest.fixture(scope="module")
-def mlp(registry: Any) -> Case:
-    return digits_case(registry, "digits-mlp")
-
-
-@pytest.fixture(scope="module")
-def model_id(chain_env: Env, mock_dep: Deployment, mlp: Case) -> int:
-    return register_program(MockEnv(chain_env, mock_dep).registry(chain_env.provider), mlp.program)
-
-
-@pytest.fixture
-def m(env: Env, mock_dep: Deployment) -> MockEnv:
-    return MockEnv(env, mock_dep)
-
-
-def _request(m: MockEnv, model_id: int, case: Case) -> int:
-    return m.escrow(m.env.client).request_optimistic(model_id, case.input, FEE)
-
-
-def _claimed(m: MockEnv, model_id: int, case: Case, bond: int = MIN_BOND) -> int:
-    rid = _request(m, model_id, case)
-    m.escrow(m.env.provider).claim(rid, case.output, case.final, case.output_proof, bond)
-    return rid
 
 
 def _burn(amount: int) -> int:
@@ -68,7 +44,7 @@ def _burn(amount: int) -> int:
 def test_request_commits_to_exactly_the_python_input_roots(
     m: MockEnv, model_id: int, mlp: Case
 ) -> None:
-    rid = _request(m, model_id, mlp)
+    rid = requested(m, model_id, mlp)
     ev = m.escrow().optimistic_request(rid)
     assert ev is not None and ev.input == mlp.input and ev.payment == FEE
     want = input_roots(mlp.program, mlp.trace.inputs)
@@ -84,7 +60,7 @@ def test_a_multi_row_input_has_the_python_root(
     cnn = digits_case(registry, "digits-cnn")  # input (1, 1, 8, 8): 8 rows of 8
     mid = register_program(m.registry(m.env.provider), cnn.program, b"\x0b" * 32)
     assert m.registry().input_shape_of(mid) == ([8], [8])
-    ev = m.escrow().optimistic_request(_request(m, mid, cnn))
+    ev = m.escrow().optimistic_request(requested(m, mid, cnn))
     assert ev is not None and ev.input_roots == [cnn.trace.slot_roots[0]]
 
 
@@ -103,7 +79,7 @@ def test_modes_do_not_mix(m: MockEnv, model_id: int, mlp: Case) -> None:
         esc.request(model_id, input_hash([1, 2, 3, 4]), FEE)
     with reverts("WrongMode", zk, Mode.ZK):
         esc.request_optimistic(zk, mlp.input, FEE)
-    opt_rid = _request(m, model_id, mlp)
+    opt_rid = requested(m, model_id, mlp)
     with reverts("WrongMode", model_id, Mode.OPTIMISTIC):
         m.escrow(m.env.provider).fulfill(opt_rid, b"\x01", [1, 2, 3, 4, 5, 6, 7])
     zk_rid = esc.request(zk, input_hash([1, 2, 3, 4]), FEE)
@@ -115,7 +91,7 @@ def test_modes_do_not_mix(m: MockEnv, model_id: int, mlp: Case) -> None:
 
 
 def test_the_honest_claim_is_recorded(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _request(m, model_id, mlp)
+    rid = requested(m, model_id, mlp)
     tx = m.escrow(m.env.provider).claim(rid, mlp.output, mlp.final, mlp.output_proof, MIN_BOND)
     now = m.env.w3.eth.get_block(tx.block_number)["timestamp"]
     c = m.escrow().get_claim(rid)
@@ -141,7 +117,7 @@ def test_the_honest_claim_is_recorded(m: MockEnv, model_id: int, mlp: Case) -> N
 
 
 def test_an_output_not_in_the_checkpoint_is_refused(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _request(m, model_id, mlp)
+    rid = requested(m, model_id, mlp)
     esc = m.escrow(m.env.provider)
     wrong = bytearray(mlp.output)
     wrong[3] ^= 1  # the first value off by one
@@ -159,7 +135,7 @@ def test_an_output_not_in_the_checkpoint_is_refused(m: MockEnv, model_id: int, m
 
 
 def test_claim_needs_bond_provider_and_time(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _request(m, model_id, mlp)
+    rid = requested(m, model_id, mlp)
     args = (mlp.output, mlp.final, mlp.output_proof)
     with reverts("BondTooLow", MIN_BOND - 1, MIN_BOND):
         m.escrow(m.env.provider).claim(rid, *args, MIN_BOND - 1)
@@ -171,7 +147,7 @@ def test_claim_needs_bond_provider_and_time(m: MockEnv, model_id: int, mlp: Case
 
 
 def test_a_second_claim_is_refused(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _claimed(m, model_id, mlp)
+    rid = claimed(m, model_id, mlp)
     with reverts("AlreadySettled", rid):
         m.escrow(m.env.provider).claim(rid, mlp.output, mlp.final, mlp.output_proof, MIN_BOND)
 
@@ -183,7 +159,7 @@ def test_finalize_waits_for_the_window_then_pays_fee_and_bond(
     m: MockEnv, model_id: int, mlp: Case
 ) -> None:
     bond = MIN_BOND + 5
-    rid = _claimed(m, model_id, mlp, bond)
+    rid = claimed(m, model_id, mlp, bond)
     with reverts("WindowOpen"):
         m.escrow(m.env.other).finalize(rid)
     m.env.node.increase_time(WINDOW + 1)
@@ -200,7 +176,7 @@ def test_finalize_waits_for_the_window_then_pays_fee_and_bond(
 
 
 def test_finalize_waits_for_open_games(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _claimed(m, model_id, mlp)
+    rid = claimed(m, model_id, mlp)
     m.open_game(rid)
     assert m.escrow().get_claim(rid).open_games == 1
     m.env.node.increase_time(WINDOW + 1)
@@ -213,7 +189,7 @@ def test_finalize_waits_for_open_games(m: MockEnv, model_id: int, mlp: Case) -> 
 
 
 def test_finalize_of_no_claim(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _request(m, model_id, mlp)
+    rid = requested(m, model_id, mlp)
     with reverts("ClaimNotOpen", rid):
         m.escrow(m.env.other).finalize(rid)
     with reverts("UnknownRequest", 999):
@@ -224,7 +200,7 @@ def test_finalize_of_no_claim(m: MockEnv, model_id: int, mlp: Case) -> None:
 
 
 def test_only_the_game_opens_and_only_in_the_window(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _claimed(m, model_id, mlp)
+    rid = claimed(m, model_id, mlp)
     fn = m.escrow().contract.functions
     with reverts("NotGame", m.env.other.address):
         send(m.env.w3, m.env.other, fn.gameOpened(rid), core_error_table())
@@ -235,7 +211,7 @@ def test_only_the_game_opens_and_only_in_the_window(m: MockEnv, model_id: int, m
             fn.gameResolved(rid, True, m.env.other.address),
             core_error_table(),
         )
-    unclaimed = _request(m, model_id, mlp)
+    unclaimed = requested(m, model_id, mlp)
     with reverts("ClaimNotOpen", unclaimed):
         m.open_game(unclaimed)
     m.env.node.increase_time(WINDOW + 1)
@@ -247,7 +223,7 @@ def test_only_the_game_opens_and_only_in_the_window(m: MockEnv, model_id: int, m
 
 def test_a_lost_game_voids_the_claim_once(m: MockEnv, model_id: int, mlp: Case) -> None:
     bond = 3 * MIN_BOND + 1  # odd: the burned half rounds down, the challenger gets the rest
-    rid = _claimed(m, model_id, mlp, bond)
+    rid = claimed(m, model_id, mlp, bond)
     m.open_game(rid)
     m.open_game(rid)
     challenger, second = m.env.other.address, m.env.deployer.address
@@ -271,7 +247,7 @@ def test_a_lost_game_voids_the_claim_once(m: MockEnv, model_id: int, mlp: Case) 
 
 
 def test_a_game_cannot_open_on_a_voided_claim(m: MockEnv, model_id: int, mlp: Case) -> None:
-    rid = _claimed(m, model_id, mlp)
+    rid = claimed(m, model_id, mlp)
     m.open_game(rid)
     m.resolve_game(rid, True, m.env.other.address)
     with reverts("ClaimNotOpen", rid):

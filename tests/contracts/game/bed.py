@@ -3,6 +3,8 @@ register a traced program, post a claim, open a game and check how it was settle
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +14,7 @@ from web3.contract import Contract
 
 from contracts.bindings import deploy, send
 from contracts.build import load_artifact
-from contracts.chain import increase_time
+from contracts.chain import increase_time, revert_to, snapshot
 from contracts.game_client import GameClient, Phase, Reason
 from contracts.reverts import error_table
 from contracts.signer import Signer
@@ -85,10 +87,7 @@ class Bed:
     def open(
         self, rid: int, trace: Trace, challenger: Signer, final: bytes, bond: int = BOND
     ) -> int:
-        data = start_data(trace.program)
-        roots = input_roots(trace.program, trace.inputs)
-        client = self.client(challenger)
-        return client.open(rid, final, roots, data.fill, data.siblings, bond)
+        return open_game(self.client(challenger), rid, trace, final, bond)
 
     def resolutions(self) -> list[tuple[int, bool, str]]:
         n = int(self.mock.functions.resolutionCount().call())
@@ -125,6 +124,52 @@ def deploy_bed(env: Env, osv: str, arity: int = 16, timeout: int = MOVE_TIMEOUT)
     bed = Bed(env, game, mock, osv, arity)
     bed._mock_send(mock.functions.setGame(game))
     return bed
+
+
+def open_game(client: GameClient, rid: int, trace: Trace, final: bytes, bond: int) -> int:
+    """`client`'s signer opens a game on claim `rid` with its own `final` P_n; the game id.
+
+    Example: ``gid = open_game(GameClient(w3, game, watcher), rid, tr, mine.point(n), BOND)``
+    """
+    data = start_data(trace.program)
+    roots = input_roots(trace.program, trace.inputs)
+    return client.open(rid, final, roots, data.fill, data.siblings, bond)
+
+
+def play_session(env: Env, gid: int, asserter: Strategy, challenger: Strategy) -> Reason:
+    """Play game `gid` of the session's real DisputeGame, provider against `env.other`; its reason.
+
+    Example: ``play_session(env, gid, honest(Role.ASSERTER, cheat), liar(tr))``
+    """
+    rec = play_local(
+        GameClient(env.w3, env.dep.game, env.provider),
+        GameClient(env.w3, env.dep.game, env.other),
+        gid,
+        asserter,
+        challenger,
+        env.node.increase_time,
+    )
+    assert rec.resolution is not None, rec.moves
+    return rec.resolution.reason
+
+
+def verifier_bed(env: Env) -> Bed:
+    """A bed over a OneStepVerifier of its own (the module fixture of the whole-game tests).
+
+    Example: ``bed = verifier_bed(chain_env)``
+    """
+    osv = deploy(env.w3, env.deployer, load_artifact("OneStepVerifier"))
+    return deploy_bed(env, osv)
+
+
+@contextmanager
+def rolled_back(bed: Bed) -> Iterator[None]:
+    """Run the block on a chain snapshot that is reverted after it, so games can reuse a rid."""
+    snap = snapshot(bed.env.node.rpc_url)
+    try:
+        yield
+    finally:
+        revert_to(bed.env.node.rpc_url, snap)
 
 
 @dataclass
@@ -169,6 +214,19 @@ def play(
     assert rec.final is not None and rec.final.phase == Phase.RESOLVED, rec.moves
     assert rec.resolution is not None
     return Played(rid, gid, rec, rec.resolution.winner == env.client.address)
+
+
+def settled_game(
+    bed: Bed, rid: int, trace: Trace, view: View, challenger: Strategy | None = None
+) -> Played:
+    """`play` a rolled-back game; the provider must lose unless a (lying) `challenger` is given.
+
+    Example: ``settled_game(bed, RID, tr, TraceView(tr), challenger=liar(tr))``
+    """
+    with rolled_back(bed):
+        played = play(bed, rid, trace, view, challenger)
+        check_settled(bed, played, provider_lost=challenger is None)
+        return played
 
 
 def check_settled(

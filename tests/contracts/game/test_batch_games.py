@@ -13,15 +13,14 @@ import pytest
 from contracts.clients import RequestStatus
 from contracts.game_client import GameClient, Phase, Reason
 from disputes.game.batch import Batch, BatchBuilder, Response
-from disputes.game.encoding import input_roots
-from disputes.game.local import honest, play_local
+from disputes.game.local import honest
 from disputes.game.solver import Role
 from disputes.game.store import GameStore
 from disputes.game.traces import Programs
 from disputes.game.view import CorruptOutput, TraceView, View
 from disputes.game.watch import Watcher
-from disputes.osp.osp import start_data
 from tests.contracts.conftest import Env
+from tests.contracts.game.bed import open_game, play_session
 from tests.contracts.game.liars import liar
 from tests.contracts.optimistic_fixture import (
     FEE,
@@ -63,23 +62,8 @@ def _batched(env: Env, cases: list[Case], views: list[View]) -> tuple[Batch, Bat
 def _open(env: Env, case: Case, batch: Batch, rid: int, final: bytes) -> int:
     """The watcher (env.other) opens the leaf, then a game on it with its own P_n."""
     env.escrow(env.other).open_leaf(batch.leaf(rid))
-    data = start_data(case.program)
-    roots = input_roots(case.program, case.trace.inputs)
     game = GameClient(env.w3, env.dep.game, env.other)
-    return game.open(rid, final, roots, data.fill, data.siblings, GAME_BOND)
-
-
-def _play(env: Env, gid: int, asserter: Any, challenger: Any) -> Reason:
-    rec = play_local(
-        GameClient(env.w3, env.dep.game, env.provider),
-        GameClient(env.w3, env.dep.game, env.other),
-        gid,
-        asserter,
-        challenger,
-        env.node.increase_time,
-    )
-    assert rec.resolution is not None, rec.moves
-    return rec.resolution.reason
+    return open_game(game, rid, case.trace, final, GAME_BOND)
 
 
 def test_a_corrupted_leaf_loses_the_game_and_voids_the_batch(env: Env, cases: list[Case]) -> None:
@@ -89,7 +73,9 @@ def test_a_corrupted_leaf_loses_the_game_and_voids_the_batch(env: Env, cases: li
     mine = TraceView(cases[BAD].trace)
     assert batch.checkpoints[BAD] != mine.point(n)  # the leaf a watcher disputes
     gid = _open(env, cases[BAD], batch, rids[BAD], mine.point(n))
-    reason = _play(env, gid, honest(Role.ASSERTER, views[BAD]), honest(Role.CHALLENGER, mine))
+    reason = play_session(
+        env, gid, honest(Role.ASSERTER, views[BAD]), honest(Role.CHALLENGER, mine)
+    )
     assert reason == Reason.ONE_STEP
     esc, game = env.escrow(env.other), GameClient(env.w3, env.dep.game)
     bond = N * MIN_BOND
@@ -114,7 +100,7 @@ def test_a_second_game_on_a_voided_batch_is_cancelled(env: Env, cases: list[Case
     other_gid = _open(env, cases[0], batch, rids[0], b"\x07" * 32)  # a game on an honest leaf
     gid = _open(env, cases[BAD], batch, rids[BAD], mine[BAD].point(n))
     assert env.escrow().get_batch(env.escrow().batch_id_of(rids[0])).open_games == 2
-    _play(env, gid, honest(Role.ASSERTER, views[BAD]), honest(Role.CHALLENGER, mine[BAD]))
+    play_session(env, gid, honest(Role.ASSERTER, views[BAD]), honest(Role.CHALLENGER, mine[BAD]))
     game = GameClient(env.w3, env.dep.game, env.client)
     game.cancel(other_gid)  # anyone; its claim is void with the batch
     assert game.get_game(other_gid).phase == Phase.CANCELLED
@@ -126,7 +112,9 @@ def test_an_honest_batch_beats_a_liar_and_finalizes_every_leaf(env: Env, cases: 
     batch, builder = _batched(env, cases, _views(cases, None))
     rids = list(batch.request_ids)
     gid = _open(env, cases[1], batch, rids[1], b"\x07" * 32)
-    reason = _play(env, gid, honest(Role.ASSERTER, TraceView(cases[1].trace)), liar(cases[1].trace))
+    reason = play_session(
+        env, gid, honest(Role.ASSERTER, TraceView(cases[1].trace)), liar(cases[1].trace)
+    )
     assert reason == Reason.ONE_STEP
     game = GameClient(env.w3, env.dep.game)
     assert game.credits(env.provider.address) == GAME_BOND // 2

@@ -5,16 +5,12 @@ rolled back with a snapshot. Prints the CNN's moves and gas per party (the bench
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from contracts.bindings import deploy
-from contracts.build import load_artifact
-from contracts.chain import revert_to, snapshot
 from contracts.game_client import Reason
 from disputes.execution.executor import load_program
 from disputes.game.local import PlayRecord
@@ -22,7 +18,7 @@ from disputes.game.solver import Role
 from disputes.game.view import CorruptOutput, CorruptStep, PaddingRow, TraceView, View, WideLeaf
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
-from tests.contracts.game.bed import Bed, Played, check_settled, deploy_bed, play
+from tests.contracts.game.bed import Bed, settled_game, verifier_bed
 from tests.contracts.game.liars import last, liar
 
 RID = 11
@@ -30,8 +26,7 @@ RID = 11
 
 @pytest.fixture(scope="module")
 def bed(chain_env: Env) -> Bed:
-    osv = deploy(chain_env.w3, chain_env.deployer, load_artifact("OneStepVerifier"))
-    return deploy_bed(chain_env, osv)
+    return verifier_bed(chain_env)
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +41,6 @@ def digits(registry: Any) -> dict[str, Trace]:
     return out
 
 
-@contextmanager
-def rolled_back(bed: Bed) -> Iterator[None]:
-    snap = snapshot(bed.env.node.rpc_url)
-    try:
-        yield
-    finally:
-        revert_to(bed.env.node.rpc_url, snap)
-
-
-def _game(bed: Bed, tr: Trace, view: View, **kw: Any) -> Played:
-    with rolled_back(bed):
-        played = play(bed, RID, tr, view, **kw)
-        check_settled(bed, played, provider_lost=kw.get("challenger") is None)
-        return played
-
-
 def _n_rows(tr: Trace, s: int) -> int:
     return int(np.prod(tr.program.steps[s].shape[:-1], dtype=np.int64))
 
@@ -70,7 +49,7 @@ def test_every_corrupt_step_of_the_mlp_loses(bed: Bed, digits: dict[str, Trace])
     tr = digits["digits-mlp"]
     for s, step in enumerate(tr.program.steps):
         for col in (0, step.shape[-1] - 1):
-            played = _game(bed, tr, CorruptStep(tr, s, 0, col, delta=-3))
+            played = settled_game(bed, RID, tr, CorruptStep(tr, s, 0, col, delta=-3))
             res = played.record.resolution
             assert res is not None and res.reason == Reason.ONE_STEP, (s, col)
             assert [m.fn for m in played.record.moves][-2:] == ["revealRow", "proveElement"]
@@ -80,7 +59,8 @@ def test_every_step_of_the_cnn_loses_when_corrupt(bed: Bed, digits: dict[str, Tr
     tr = digits["digits-cnn"]
     for s, step in enumerate(tr.program.steps):  # conv, relu, reshape, qmatmul
         last_row = _n_rows(tr, s) - 1
-        played = _game(bed, tr, CorruptStep(tr, s, last_row, step.shape[-1] - 1, delta=9))
+        cheat = CorruptStep(tr, s, last_row, step.shape[-1] - 1, delta=9)
+        played = settled_game(bed, RID, tr, cheat)
         res, final = played.record.resolution, played.record.final
         assert res is not None and res.reason == Reason.ONE_STEP, (s, step.kind)
         assert final is not None and (final.lo, final.index) == (s, last_row)
@@ -91,7 +71,7 @@ def test_every_row_of_the_cnn_conv_and_relu_is_caught(bed: Bed, digits: dict[str
     for s in (0, 1):
         assert _n_rows(tr, s) == 24  # (1, 4, 6, 6): 24 rows of 6, padded to 32
         for row in range(24):
-            played = _game(bed, tr, CorruptStep(tr, s, row, row % 6, delta=5))
+            played = settled_game(bed, RID, tr, CorruptStep(tr, s, row, row % 6, delta=5))
             res, final = played.record.resolution, played.record.final
             assert res is not None and res.reason == Reason.ONE_STEP, (s, row)
             assert final is not None and (final.lo, final.index) == (s, row)
@@ -104,7 +84,7 @@ def test_every_output_row_and_value_of_the_cnn_is_caught(
     out = tr.program.output_slot - tr.program.first_step_slot
     for row in range(_n_rows(tr, out)):
         for col in range(tr.program.steps[out].shape[-1]):
-            played = _game(bed, tr, CorruptOutput(tr, row, col, delta=1))
+            played = settled_game(bed, RID, tr, CorruptOutput(tr, row, col, delta=1))
             res = played.record.resolution
             assert res is not None and res.reason == Reason.ONE_STEP, (row, col)
 
@@ -126,7 +106,7 @@ def test_cnn_commitment_cheats_lose(
     error: str,
 ) -> None:
     tr = digits["digits-cnn"]
-    played = _game(bed, tr, make(tr))
+    played = settled_game(bed, RID, tr, make(tr))
     res = played.record.resolution
     assert res is not None and res.reason == reason, played.record.moves
     if error:
@@ -135,7 +115,7 @@ def test_cnn_commitment_cheats_lose(
 
 def test_a_challenger_that_picks_padding_loses_at_once(bed: Bed, digits: dict[str, Trace]) -> None:
     tr = digits["digits-cnn"]
-    played = _game(bed, tr, TraceView(tr), challenger=liar(tr, pick=last))
+    played = settled_game(bed, RID, tr, TraceView(tr), challenger=liar(tr, pick=last))
     res = played.record.resolution
     assert res is not None and res.reason == Reason.PADDING
     assert res.winner == bed.env.provider.address
@@ -158,7 +138,7 @@ def test_cnn_moves_and_gas_per_party(bed: Bed, digits: dict[str, Trace]) -> None
         ("digits-cnn, conv step 0 row 17 corrupt", CorruptStep(tr, 0, 17, 2, 1)),
         ("digits-cnn, output corrupt", CorruptOutput(tr, 0, 3, 1)),
     ):
-        rec = _game(bed, tr, view).record
+        rec = settled_game(bed, RID, tr, view).record
         reports.append(_report(title, rec))
         gas = [g for role in Role for _, g in rec.gas_of(role)]
         assert gas and max(gas) < 1_000_000, rec.moves  # every move fits far below a block

@@ -11,12 +11,12 @@ import pytest
 from contracts.clients import RequestStatus
 from contracts.game_client import GameClient, Reason
 from disputes.commitments import merkle
-from disputes.game.encoding import input_roots, output_bytes
-from disputes.game.local import honest, play_local
+from disputes.game.encoding import output_bytes
+from disputes.game.local import honest
 from disputes.game.solver import Role
 from disputes.game.view import CorruptOutput, TraceView
-from disputes.osp.osp import start_data
 from tests.contracts.conftest import Env
+from tests.contracts.game.bed import open_game, play_session
 from tests.contracts.game.liars import liar
 from tests.contracts.optimistic_fixture import FEE, MIN_BOND, Case, digits_case, register_program
 
@@ -40,23 +40,8 @@ def _claim(env: Env, case: Case, view: TraceView) -> int:
 
 
 def _open(env: Env, case: Case, rid: int, final: bytes) -> int:
-    data = start_data(case.program)
-    roots = input_roots(case.program, case.trace.inputs)
     game = GameClient(env.w3, env.dep.game, env.other)  # a watcher, not the paying client
-    return game.open(rid, final, roots, data.fill, data.siblings, BOND)
-
-
-def _play(env: Env, gid: int, asserter: Any, challenger: Any) -> Reason:
-    rec = play_local(
-        GameClient(env.w3, env.dep.game, env.provider),
-        GameClient(env.w3, env.dep.game, env.other),
-        gid,
-        asserter,
-        challenger,
-        env.node.increase_time,
-    )
-    assert rec.resolution is not None, rec.moves
-    return rec.resolution.reason
+    return open_game(game, rid, case.trace, final, BOND)
 
 
 def test_a_wrong_output_is_voided_on_the_escrow(env: Env, cnn: Case) -> None:
@@ -66,7 +51,7 @@ def test_a_wrong_output_is_voided_on_the_escrow(env: Env, cnn: Case) -> None:
     gid = _open(env, cnn, rid, mine.point(n))
     esc, game = env.escrow(), GameClient(env.w3, env.dep.game)
     assert esc.get_claim(rid).open_games == 1
-    reason = _play(env, gid, honest(Role.ASSERTER, cheat), honest(Role.CHALLENGER, mine))
+    reason = play_session(env, gid, honest(Role.ASSERTER, cheat), honest(Role.CHALLENGER, mine))
     assert reason == Reason.ONE_STEP
     claim = esc.get_claim(rid)
     assert claim.status == RequestStatus.REFUNDED and claim.open_games == 0
@@ -79,7 +64,7 @@ def test_a_true_claim_survives_a_lying_challenger_and_finalizes(env: Env, cnn: C
     mine = TraceView(cnn.trace)
     rid = _claim(env, cnn, mine)
     gid = _open(env, cnn, rid, b"\x07" * 32)
-    reason = _play(env, gid, honest(Role.ASSERTER, mine), liar(cnn.trace))
+    reason = play_session(env, gid, honest(Role.ASSERTER, mine), liar(cnn.trace))
     assert reason == Reason.ONE_STEP
     game = GameClient(env.w3, env.dep.game)
     assert game.credits(env.provider.address) == BOND // 2 and game.burned() == BOND // 2

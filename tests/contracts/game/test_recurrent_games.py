@@ -4,25 +4,18 @@ verifier, on the step it corrupted; an honest LSTM claim survives a lying challe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
 
-from contracts.bindings import deploy
-from contracts.build import load_artifact
-from contracts.chain import revert_to, snapshot
 from contracts.game_client import Reason
 from disputes.commitments.descriptor import LUT_FUNCTIONS, step_params
 from disputes.execution.executor import load_program
-from disputes.game.view import CorruptStep, TraceView, View
+from disputes.game.view import CorruptStep, TraceView
 from disputes.program.ir import Step
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
-from tests.contracts.game.bed import Bed, Played, check_settled, deploy_bed, play
+from tests.contracts.game.bed import Bed, settled_game, verifier_bed
 from tests.contracts.game.liars import liar
 from tests.disputes.act_models import LastStep, export, sequence_input
 
@@ -31,8 +24,7 @@ RID = 21
 
 @pytest.fixture(scope="module")
 def bed(chain_env: Env) -> Bed:
-    osv = deploy(chain_env.w3, chain_env.deployer, load_artifact("OneStepVerifier"))
-    return deploy_bed(chain_env, osv)
+    return verifier_bed(chain_env)
 
 
 @pytest.fixture(scope="module")
@@ -61,22 +53,6 @@ def activations(tmp_path_factory: pytest.TempPathFactory) -> Trace:
     return trace(load_program(path), {"x": x})
 
 
-@contextmanager
-def rolled_back(bed: Bed) -> Iterator[None]:
-    snap = snapshot(bed.env.node.rpc_url)
-    try:
-        yield
-    finally:
-        revert_to(bed.env.node.rpc_url, snap)
-
-
-def _game(bed: Bed, tr: Trace, view: View, **kw: Any) -> Played:
-    with rolled_back(bed):
-        played = play(bed, RID, tr, view, **kw)
-        check_settled(bed, played, provider_lost=kw.get("challenger") is None)
-        return played
-
-
 def _label(step: Step) -> str:
     return f"lut {LUT_FUNCTIONS[step_params(step)[0]]}" if step.kind == "lut" else step.kind
 
@@ -94,7 +70,8 @@ def _corrupt_each_kind(bed: Bed, tr: Trace) -> set[str]:
     for label, s in _first_of_each(tr).items():
         step = tr.program.steps[s]
         rows = int(np.prod(step.shape[:-1], dtype=np.int64))
-        played = _game(bed, tr, CorruptStep(tr, s, rows - 1, step.shape[-1] - 1, delta=7))
+        cheat = CorruptStep(tr, s, rows - 1, step.shape[-1] - 1, delta=7)
+        played = settled_game(bed, RID, tr, cheat)
         res, final = played.record.resolution, played.record.final
         assert res is not None and res.reason == Reason.ONE_STEP, (label, played.record.moves)
         assert final is not None and (final.lo, final.index) == (s, rows - 1), label
@@ -110,14 +87,14 @@ def test_a_corrupt_lstm_step_of_each_kind_loses(bed: Bed, lstm: Trace) -> None:
 def test_a_corrupt_step_late_in_the_lstm_loses(bed: Bed, lstm: Trace) -> None:
     """The cell state of the last time step (its last add), deep in the unrolled sequence."""
     s = max(i for i, step in enumerate(lstm.program.steps) if step.kind == "add")
-    played = _game(bed, lstm, CorruptStep(lstm, s, 0, 5, delta=-1))
+    played = settled_game(bed, RID, lstm, CorruptStep(lstm, s, 0, 5, delta=-1))
     res, final = played.record.resolution, played.record.final
     assert res is not None and res.reason == Reason.ONE_STEP
     assert final is not None and final.lo == s
 
 
 def test_an_honest_lstm_claim_survives_a_lying_challenger(bed: Bed, lstm: Trace) -> None:
-    played = _game(bed, lstm, TraceView(lstm), challenger=liar(lstm))
+    played = settled_game(bed, RID, lstm, TraceView(lstm), challenger=liar(lstm))
     res = played.record.resolution
     assert res is not None and res.winner == bed.env.provider.address
 

@@ -5,22 +5,15 @@ the step and row it corrupted; an honest claim survives a lying challenger."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import numpy as np
 import pytest
 
-from contracts.bindings import deploy
-from contracts.build import load_artifact
-from contracts.chain import revert_to, snapshot
 from contracts.game_client import Reason
 from disputes.execution.executor import load_program
-from disputes.game.view import CorruptStep, TraceView, View
+from disputes.game.view import CorruptStep, TraceView
 from disputes.tracing.trace import Trace, trace
 from tests.contracts.conftest import Env
-from tests.contracts.game.bed import Bed, Played, check_settled, deploy_bed, play
+from tests.contracts.game.bed import Bed, settled_game, verifier_bed
 from tests.contracts.game.liars import liar
 from tests.disputes import spatial_models as sm
 
@@ -30,8 +23,7 @@ NEW_KINDS = {"gconv", "maxpool", "avgpool"}
 
 @pytest.fixture(scope="module")
 def bed(chain_env: Env) -> Bed:
-    osv = deploy(chain_env.w3, chain_env.deployer, load_artifact("OneStepVerifier"))
-    return deploy_bed(chain_env, osv)
+    return verifier_bed(chain_env)
 
 
 @pytest.fixture(scope="module")
@@ -47,28 +39,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trace]:
     return out
 
 
-@contextmanager
-def rolled_back(bed: Bed) -> Iterator[None]:
-    snap = snapshot(bed.env.node.rpc_url)
-    try:
-        yield
-    finally:
-        revert_to(bed.env.node.rpc_url, snap)
-
-
-def _game(bed: Bed, tr: Trace, view: View, **kw: Any) -> Played:
-    with rolled_back(bed):
-        played = play(bed, RID, tr, view, **kw)
-        check_settled(bed, played, provider_lost=kw.get("challenger") is None)
-        return played
-
-
 def _rows(tr: Trace, s: int) -> int:
     return int(np.prod(tr.program.steps[s].shape[:-1], dtype=np.int64))
 
 
 def _caught(bed: Bed, tr: Trace, s: int, row: int, col: int, delta: int) -> None:
-    played = _game(bed, tr, CorruptStep(tr, s, row, col, delta))
+    played = settled_game(bed, RID, tr, CorruptStep(tr, s, row, col, delta))
     res, final = played.record.resolution, played.record.final
     kind = tr.program.steps[s].kind
     assert res is not None and res.reason == Reason.ONE_STEP, (kind, played.record.moves)
@@ -105,6 +81,6 @@ def test_inner_rows_of_each_window_step_are_caught(bed: Bed, models: dict[str, T
 
 def test_an_honest_claim_survives_a_lying_challenger(bed: Bed, models: dict[str, Trace]) -> None:
     tr = models["mobile"]
-    played = _game(bed, tr, TraceView(tr), challenger=liar(tr))
+    played = settled_game(bed, RID, tr, TraceView(tr), challenger=liar(tr))
     res = played.record.resolution
     assert res is not None and res.winner == bed.env.provider.address
