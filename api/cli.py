@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from contracts.cli import app as chain_app
+from contracts.cli_options import ChainOptions, chain_options
 from disputes.game.cli import app as challenge_app
 from disputes.game.cli import watch as watch_cmd
 from models.cli import app as models_app
@@ -32,22 +33,23 @@ console = Console(stderr=True)
 ZK_MODELS = ["digits-mlp", "digits-cnn"]
 
 
+SERVE_CHAIN_HELP = {
+    "rpc_url": "Settle on this chain: post claims, fulfil paid requests.",
+    "private_key": "Provider key (default: ETH_PRIVATE_KEY).",
+    "keystore": "Or an encrypted keystore file,",
+    "password_file": "and its password file.",
+}
+
+
 @app.command()
+# No ETH_RPC_URL binding: the gateway only joins a chain when --rpc-url is passed.
+@chain_options(helps=SERVE_CHAIN_HELP, rpc_envvar=None)
 def serve(
     host: str = typer.Option(None, "--host", help="Bind address (VERINFER_HOST)."),
     port: int = typer.Option(None, "--port", help="Port (VERINFER_PORT)."),
     model: list[str] = typer.Option(ZK_MODELS, "--model", help="Models to serve."),
-    rpc_url: str = typer.Option(
-        None, "--rpc-url", help="Settle on this chain: post claims, fulfil paid requests."
-    ),
-    private_key: str = typer.Option(
-        None, "--private-key", help="Provider key (default: ETH_PRIVATE_KEY).", show_default=False
-    ),
-    keystore: Path = typer.Option(None, "--keystore", help="Or an encrypted keystore file,"),
-    password_file: Path = typer.Option(None, "--password-file", help="and its password file."),
-    deployment: Path = typer.Option(
-        None, "--deployment", help="Deployment JSON (default: <data dir>/deployment.json)."
-    ),
+    *,
+    chain: ChainOptions,
     self_request: bool = typer.Option(
         None,
         "--self-request/--no-self-request",
@@ -64,7 +66,6 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.chain.link import ChainOptions
     from api.logs import configure_logging
     from api.serve import build_gateway
     from prover.srs import DEV_SRS_WARNING, is_dev_srs
@@ -72,11 +73,9 @@ def serve(
     settings = get_settings()
     if is_dev_srs():
         console.print(f"[yellow]WARNING:[/] {DEV_SRS_WARNING}")
-    chain = None
-    if rpc_url is not None:
-        chain = ChainOptions(rpc_url, private_key, keystore, password_file, deployment, None)
+    link = chain if chain.rpc_url is not None else None
     with progress_bar() as progress:
-        gw = build_gateway(list(model), progress, chain, self_request=self_request)
+        gw = build_gateway(list(model), progress, link, self_request=self_request)
     configure_logging(settings.log_level)
     host, port = host or settings.host, port or settings.port
     # uvloop and httptools (requirements.lock): a third less time per request than asyncio

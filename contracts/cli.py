@@ -13,14 +13,15 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from contracts.bindings import Deployment, connect, deploy_core
 from contracts.chain import Anvil
-from contracts.errors import ChainError, SignerError
+from contracts.cli_options import ChainOptions, Keystore, load_signer, option
+from contracts.errors import ChainError
 from contracts.signer import Signer
 from verinfer.settings import get_settings
 
@@ -81,35 +82,31 @@ def up(
         raise _fail(exc) from None
 
 
-def _signer(private_key: str | None, keystore: Path | None, password: str | None) -> Signer:
-    if private_key:
-        return Signer.from_private_key(private_key)
-    if keystore is not None:
-        pw = (
-            password if password is not None else typer.prompt("keystore password", hide_input=True)
-        )
-        return Signer.from_keystore(keystore, pw)
-    return Signer.from_settings(password)
+# `deploy` reads ETH_RPC_URL through the settings, so its --rpc-url binds no envvar of its own.
+DeployRpcUrl = Annotated[
+    str | None, option("rpc_url", "JSON-RPC URL (default: ETH_RPC_URL).", envvar=None)
+]
+DeployerKey = Annotated[
+    str | None, option("private_key", "Deployer key (default: ETH_PRIVATE_KEY).")
+]
 
 
 @app.command("deploy")
 def deploy_cmd(
-    rpc_url: str = typer.Option(None, help="JSON-RPC URL (default: ETH_RPC_URL)."),
-    private_key: str = typer.Option(
-        None, help="Deployer key (default: ETH_PRIVATE_KEY).", show_default=False
-    ),
-    keystore: Path = typer.Option(None, help="Encrypted keystore (default: ETH_KEYSTORE)."),
+    rpc_url: DeployRpcUrl = None,
+    private_key: DeployerKey = None,
+    keystore: Keystore = None,
     password: str = typer.Option(None, help="Keystore password (prompted when omitted)."),
     fulfil_timeout: int = typer.Option(DEFAULT_TIMEOUT_S, help="Escrow deadline, seconds."),
     out: Path = typer.Option(None, help="Deployment JSON (default: <data dir>/deployment.json)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Deploy ModelRegistry + InferenceEscrow to an existing chain."""
-    url = rpc_url or get_settings().rpc_url
+    opts = ChainOptions(rpc_url, private_key, keystore, None, None, None)
     try:
-        if not url:
-            raise SignerError("no RPC URL: pass --rpc-url or set ETH_RPC_URL")
-        signer = _signer(private_key, keystore, password)
+        url = opts.url()
+        signer = load_signer(opts, password=password, password_flag="--password")
+        assert signer is not None  # required: load_signer raised otherwise
         dep = deploy_core(connect(url), signer, fulfil_timeout)
         dep.save(out or default_deployment_path())
     except ChainError as exc:

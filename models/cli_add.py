@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 import typer
 from rich.console import Console
 
-from disputes.game.cli import AsJson, DeploymentPath, Keystore, PasswordFile, PrivateKey, RpcUrl
-from disputes.game.session import ChainOptions, emit, load_signer, reported
+from contracts.cli_options import ChainOptions, chain_options, load_signer
+from disputes.game.cli import AsJson
+from disputes.game.session import emit, reported
 from models.card import ModelCard
 from verinfer.progress import progress_bar
 
@@ -129,28 +130,25 @@ def summary(card: ModelCard) -> list[str]:
     return lines
 
 
+@chain_options()
 def register_cmd(
     name: Annotated[str, typer.Argument(help="A built or added model.")],
     fee: Annotated[int, typer.Option("--fee", help="Price per request, wei.")] = DEFAULT_FEE,
     min_bond: Annotated[
         int, typer.Option("--min-bond", help="Least claim bond, wei (optimistic, on demand).")
     ] = DEFAULT_MIN_BOND,
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Register a model on the ModelRegistry in its card's mode (zk: deploys its verifier)."""
     from models.onchain import register_model
     from models.registry import Registry
 
-    opts = ChainOptions(rpc_url, private_key, keystore, password_file, deployment, None)
     with reported(as_json):
         Registry.default().card(name)  # an unknown or unbuilt name fails before any chain call
-        w3, dep = _connect(opts)
-        signer = load_signer(opts)
+        w3, dep = _connect(chain)
+        signer = load_signer(chain)
         assert signer is not None
         with progress_bar(not as_json, first="preparing") as update:
             r = register_model(name, w3, dep, signer, fee, min_bond, progress=update)
@@ -163,12 +161,9 @@ def _connect(opts: ChainOptions) -> tuple[Web3, Deployment]:
     """The node and the deployment, refusing a node on another chain than the deployment's."""
     from contracts.bindings import Deployment, connect
     from contracts.cli import default_deployment_path
-    from contracts.errors import ChainError, RpcError
-    from verinfer.settings import get_settings
+    from contracts.errors import ChainError
 
-    url = opts.rpc_url or get_settings().rpc_url
-    if not url:
-        raise RpcError("no RPC URL: pass --rpc-url or set ETH_RPC_URL")
+    url = opts.url()
     path = opts.deployment or default_deployment_path()
     dep = Deployment.load(path)
     w3 = connect(url)

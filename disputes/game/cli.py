@@ -13,10 +13,11 @@ Verbs (op-challenger style)::
 
 Chain and signer flags follow Foundry: ``--rpc-url`` (``ETH_RPC_URL``), ``--private-key``
 (better: ``ETH_PRIVATE_KEY``), ``--keystore`` (``ETH_KEYSTORE``) with ``--password-file``;
-``--deployment`` is the JSON ``verinfer chain up`` writes. Exit codes: 0 done (``check``: the
-claim is right; ``play``: won or cancelled), 1 an error (one line on stderr: a revert with its
-named error, a wrong id, a closed window, a wrong chain id, an unreachable node), 2 a usage
-error, 3 ``check`` found the claim wrong, 4 ``play`` ended with the game lost.
+``--deployment`` is the JSON ``verinfer chain up`` writes (all declared once, in
+``contracts.cli_options``). Exit codes: 0 done (``check``: the claim is right; ``play``: won or
+cancelled), 1 an error (one line on stderr: a revert with its named error, a wrong id, a closed
+window, a wrong chain id, an unreachable node), 2 a usage error, 3 ``check`` found the claim
+wrong, 4 ``play`` ended with the game lost.
 """
 
 from __future__ import annotations
@@ -25,18 +26,12 @@ import json
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from disputes.game.session import (
-    ChainOptions,
-    Session,
-    connect_session,
-    emit,
-    reported,
-)
+from contracts.cli_options import ChainOptions, chain_options
+from disputes.game.session import Session, connect_session, emit, reported
 from disputes.osp.cli import prove_step
 from verinfer.progress import progress_bar
 
@@ -47,54 +42,18 @@ app = typer.Typer(
 app.command("prove-step")(prove_step)
 EXIT_WRONG, EXIT_LOST = 3, 4
 
-RpcUrl = Annotated[
-    str | None, typer.Option("--rpc-url", envvar="ETH_RPC_URL", help="JSON-RPC URL of the node.")
-]
-PrivateKey = Annotated[
-    str | None,
-    typer.Option(
-        "--private-key",
-        help="Signer key; prefer ETH_PRIVATE_KEY (flags show in `ps`).",
-        show_default=False,
-    ),
-]
-Keystore = Annotated[
-    Path | None, typer.Option("--keystore", help="Encrypted keystore (default: ETH_KEYSTORE).")
-]
-PasswordFile = Annotated[
-    Path | None, typer.Option("--password-file", help="File holding the keystore's password.")
-]
-DeploymentPath = Annotated[
-    Path | None,
-    typer.Option("--deployment", help="Deployment JSON (default: <data dir>/deployment.json)."),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-Models = Annotated[
-    list[str] | None,
-    typer.Option("--model", help="Local model(s) to re-execute with (default: all built)."),
-]
-
-
-def _opts(
-    rpc_url: str | None,
-    private_key: str | None,
-    keystore: Path | None,
-    password_file: Path | None,
-    deployment: Path | None,
-    models: list[str] | None = None,
-) -> ChainOptions:
-    return ChainOptions(rpc_url, private_key, keystore, password_file, deployment, models)
 
 
 # ---- the verbs ----
 
 
 @app.command("check")
+@chain_options(signer=False, models=True)
 def check(
     claim: Annotated[int, typer.Argument(help="The claim's request id.")],
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentPath = None,
-    model: Models = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Re-execute the claim's request here and say whether its P_n is right; sends nothing.
@@ -104,7 +63,7 @@ def check(
     from disputes.game.watch import check_claim
 
     with reported(as_json):
-        s = connect_session(_opts(rpc_url, None, None, None, deployment, model), signer=False)
+        s = connect_session(chain, signer=False)
         from contracts.clients import EscrowClient
 
         result = check_claim(EscrowClient(s.w3, s.dep.escrow), s.traces(), claim)
@@ -125,26 +84,22 @@ def check(
 
 
 @app.command("open")
+@chain_options(models=True)
 def open_cmd(
     claim: Annotated[int, typer.Argument(help="The claim's request id.")],
     bond: Annotated[
         int | None, typer.Option("--bond", help="Bond in wei (default: the model's minimum).")
     ] = None,
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
-    model: Models = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Open a game on a claim this machine finds wrong (then: `verinfer challenge play GAME`)."""
     from contracts.clients import EscrowClient, RegistryClient
     from disputes.game.watch import check_claim, open_game
 
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment, model)
     with reported(as_json):
-        s = connect_session(opts, signer=True)
+        s = connect_session(chain, signer=True)
         agent = s.agent()
         result = check_claim(EscrowClient(s.w3, s.dep.escrow), s.traces(), claim)
         if s.store.claim(claim, agent.address) is None:
@@ -164,27 +119,23 @@ def open_cmd(
 
 
 @app.command("play")
+@chain_options(models=True)
 def play(
     game: Annotated[int, typer.Argument(help="The game id.")],
     withdraw: Annotated[
         bool, typer.Option("--withdraw/--no-withdraw", help="Withdraw the winnings at the end.")
     ] = True,
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks.")] = 0.5,
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
-    model: Models = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Play the game to its end (resumes where it is; a restart never resends a move).
 
     Exit 0: won or cancelled; 4: lost.
     """
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment, model)
     with reported(as_json), progress_bar(not as_json, "connecting") as progress:
-        s = connect_session(opts, signer=True)
+        s = connect_session(chain, signer=True)
         agent = s.agent(poll_s=poll)
         rec = agent.play(game, progress, withdraw=withdraw)
         sent = [t for t in s.store.txs(sender=agent.address, game_id=game) if t.status == "mined"]
@@ -254,19 +205,16 @@ def _game_facts(s: Session, game: int) -> dict[str, Any]:
 
 
 @app.command("status")
+@chain_options()
 def status(
     game: Annotated[int, typer.Argument(help="The game id.")],
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """The game's phase, whose move and until when, and how it ended."""
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment)
     with reported(as_json):
-        s = connect_session(opts, signer=False)
+        s = connect_session(chain, signer=False)
         facts = _game_facts(s, game)
     lines = [f"game {game} on claim {facts['request_id']}: {facts['phase']}"]
     if "to_move" in facts:
@@ -279,20 +227,17 @@ def status(
 
 
 @app.command("resolve")
+@chain_options()
 def resolve(
     game: Annotated[int, typer.Argument(help="The game id.")],
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Settle what can be settled now: timeout a missed deadline, cancel a game on a voided
     claim, finalize the claim once its window passed with no game open."""
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment)
     with reported(as_json):
-        s = connect_session(opts, signer=True)
+        s = connect_session(chain, signer=True)
         done = _resolve(s, game)
     emit({"ok": True, "game_id": game, "done": done}, as_json, [f"game {game}: {d}" for d in done])
 
@@ -329,21 +274,18 @@ def _resolve(s: Session, game: int) -> list[str]:
 
 
 @app.command("list")
+@chain_options()
 def list_cmd(
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Games and claims in this data dir's store (every party's), with their chain status."""
     from contracts.clients import EscrowClient
     from contracts.game_client import GameClient
 
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment)
     with reported(as_json):
-        s = connect_session(opts, signer=False)
+        s = connect_session(chain, signer=False)
         client, escrow = GameClient(s.w3, s.dep.game), EscrowClient(s.w3, s.dep.escrow)
         games = [
             {**g.__dict__, "chain_phase": client.get_game(g.game_id).phase.name.lower()}
@@ -365,6 +307,7 @@ def list_cmd(
     emit({"games": games, "claims": claims}, as_json, lines or ["no games or claims yet"])
 
 
+@chain_options(models=True)
 def watch(
     challenge: Annotated[
         bool, typer.Option("--challenge/--no-challenge", help="Open games on wrong claims.")
@@ -383,19 +326,13 @@ def watch(
         int, typer.Option("--from-block", help="First block to read on a first run.")
     ] = 0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
-    rpc_url: RpcUrl = None,
-    private_key: PrivateKey = None,
-    keystore: Keystore = None,
-    password_file: PasswordFile = None,
-    deployment: DeploymentPath = None,
-    model: Models = None,
+    *,
+    chain: ChainOptions,
     as_json: AsJson = False,
 ) -> None:
     """Follow new claims, check each by re-execution, challenge the wrong ones and play them;
     defend games on our own claims and finalize them. Runs until SIGINT / SIGTERM."""
     from disputes.game.watch import Watcher
-
-    opts = _opts(rpc_url, private_key, keystore, password_file, deployment, model)
 
     def log(message: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -403,7 +340,7 @@ def watch(
         typer.echo(line, err=not as_json)
 
     with reported(as_json):
-        s = connect_session(opts, signer=True)
+        s = connect_session(chain, signer=True)
         watcher = Watcher.connect(
             s.w3,
             s.dep,

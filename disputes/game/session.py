@@ -1,4 +1,7 @@
-"""What every `verinfer challenge` verb shares: chain flags, a checked session, errors, output.
+"""What every `verinfer challenge` verb shares: a checked session, errors, output.
+
+The chain flags and the signer loader live in ``contracts.cli_options`` (``ChainOptions`` is
+re-exported here).
 
 A session is only handed out after the deployment is read, the node answers and its chain id
 is the deployment's, so no verb ever signs for the wrong chain. Errors become one line on
@@ -14,19 +17,18 @@ Usage::
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from contracts.cli_options import ChainOptions as ChainOptions
+from contracts.cli_options import load_signer, no_signer_message
 from verinfer.errors import VerinferError
-from verinfer.settings import get_settings
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -38,18 +40,6 @@ if TYPE_CHECKING:
     from disputes.game.traces import Programs, RequestTraces
 
 console = Console(stderr=True)
-
-
-@dataclass(frozen=True)
-class ChainOptions:
-    """The flags every command shares."""
-
-    rpc_url: str | None
-    private_key: str | None
-    keystore: Path | None
-    password_file: Path | None
-    deployment: Path | None
-    models: list[str] | None
 
 
 @dataclass
@@ -81,9 +71,7 @@ class Session:
         if self.signer is None:
             from contracts.errors import SignerError
 
-            raise SignerError(
-                "no signing key: set ETH_PRIVATE_KEY, or pass --keystore with --password-file"
-            )
+            raise SignerError(no_signer_message())
         return self.signer
 
     def now(self) -> int:
@@ -93,50 +81,15 @@ class Session:
 # ---- connecting ----
 
 
-def load_signer(opts: ChainOptions, required: bool = True) -> Signer | None:
-    """Flags first, then ETH_PRIVATE_KEY / ETH_KEYSTORE; the key is never echoed."""
-    from contracts.errors import SignerError
-    from contracts.signer import Signer
-
-    s = get_settings()
-    if opts.private_key:
-        return Signer.from_private_key(opts.private_key)
-    keystore = opts.keystore or (None if s.private_key is not None else s.keystore)
-    if keystore is not None:
-        return Signer.from_keystore(keystore, _password(opts.password_file))
-    if s.private_key is not None:
-        return Signer.from_private_key(s.private_key)
-    if required:
-        raise SignerError(
-            "no signing key: set ETH_PRIVATE_KEY, or pass --keystore with --password-file"
-        )
-    return None
-
-
-def _password(path: Path | None) -> str:
-    from contracts.errors import SignerError
-
-    if path is not None:
-        try:
-            return path.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise SignerError(f"cannot read the password file {path}: {exc.strerror}") from None
-    if sys.stdin.isatty():
-        return str(typer.prompt("keystore password", hide_input=True))
-    raise SignerError("the keystore needs its password: pass --password-file")
-
-
 def connect_session(opts: ChainOptions, *, signer: bool) -> Session:
     """Load the deployment, reach the node, check its chain id, load the signer and store."""
     from contracts.bindings import Deployment, connect
     from contracts.cli import default_deployment_path
-    from contracts.errors import ChainError, RpcError
+    from contracts.errors import ChainError
     from disputes.game.store import GameStore
     from disputes.game.traces import Programs
 
-    url = opts.rpc_url or get_settings().rpc_url
-    if not url:
-        raise RpcError("no RPC URL: pass --rpc-url or set ETH_RPC_URL")
+    url = opts.url()
     path = opts.deployment or default_deployment_path()
     dep = Deployment.load(path)
     if not dep.game:
